@@ -1,0 +1,1 @@
+"""Hydra configs of kanpde (installed as the package data ``kanpde.conf``)."""

@@ -1,0 +1,183 @@
+"""Structured-config schemas: Hydra validates every key and type of a run against them.
+
+The YAML files in ``conf/`` fill these in; a misspelt key or a wrong type is refused by Hydra at
+composition, and ``validate`` checks the ranges that types cannot express.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from .errors import ConfigError
+
+
+class DType(str, Enum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Schedule(str, Enum):
+    constant = "constant"
+    exponential = "exponential"
+    cosine = "cosine"
+
+
+class Method(str, Enum):
+    sobol = "sobol"
+    halton = "halton"
+    lhs = "lhs"
+    uniform = "uniform"
+    grid = "grid"
+
+
+class DiffEngine(str, Enum):
+    autograd = "autograd"
+    func = "func"
+
+
+@dataclass
+class KANConfig:
+    name: str = "kan"
+    hidden: list[int] = field(default_factory=lambda: [5])
+    basis: str = "bspline"  # bspline | chebyshev | rbf
+    grid_size: int = 5  # intervals of the B-spline / RBF grid
+    order: int = 3  # B-spline order k
+    degree: int = 5  # Chebyshev degree
+    grid_range: list[float] = field(default_factory=lambda: [-1.0, 1.0])
+    base_activation: bool = False  # add pykan's SiLU branch to every edge
+    noise: float = 0.1  # std of the initial coefficient noise
+
+
+@dataclass
+class MLPConfig:
+    name: str = "mlp"
+    hidden: list[int] = field(default_factory=lambda: [20, 20, 20])
+    activation: str = "tanh"
+    fourier_features: int = 0
+    fourier_scale: float = 1.0
+
+
+@dataclass
+class AdamConfig:
+    steps: int = 1000
+    lr: float = 1e-2
+    lr_final: float = 1e-3  # the exponential / cosine schedules end here
+    schedule: Schedule = Schedule.exponential
+
+
+@dataclass
+class LBFGSConfig:
+    steps: int = 1000  # iterations; each is one history row
+    lr: float = 1.0
+    history_size: int = 50
+
+
+@dataclass
+class GridConfig:
+    update_every: int = 0  # Adam steps between grid updates from the samples (0: none)
+    update_until: int = -1  # last Adam step that may update the grid (-1: all of Adam)
+    eps: float = 0.02  # weight of the uniform grid against the sample quantiles
+    extend_at: list[int] = field(default_factory=list)  # Adam steps at which ...
+    extend_to: list[int] = field(default_factory=list)  # ... the grid is extended to these sizes
+
+
+@dataclass
+class OptimConfig:
+    adam: AdamConfig = field(default_factory=AdamConfig)
+    lbfgs: LBFGSConfig = field(default_factory=LBFGSConfig)
+    grid: GridConfig = field(default_factory=GridConfig)
+
+
+@dataclass
+class SamplerConfig:
+    method: Method = Method.sobol
+    n_interior: int = 1024
+    n_boundary: int = 256
+    resample_every: int = 0  # Adam steps between fresh collocation points (0: never)
+
+
+@dataclass
+class OutputConfig:
+    eval_every: int = 100  # steps between test-set errors in history.h5
+    checkpoint_every: int = 200  # steps between checkpoints
+    xdmf: bool = False  # also write solution.xdmf
+    figures: bool = True
+    progress: bool = True
+
+
+@dataclass
+class Config:
+    problem: Any = MISSING
+    model: Any = MISSING
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    seed: int = 0
+    dtype: DType = DType.float64
+    device: Device = Device.auto
+    diff: DiffEngine = DiffEngine.autograd
+    resume: bool = False  # continue the checkpoint in the run directory
+    overwrite: bool = False  # allow a fresh run in a directory that holds a finished one
+    debug: bool = False  # show tracebacks
+
+
+def register_configs() -> None:
+    """Put the schemas in Hydra's ConfigStore (the YAML files extend them)."""
+    cs = ConfigStore.instance()
+    cs.store(name="kanpde_schema", node=Config)
+    cs.store(group="model", name="kan_schema", node=KANConfig)
+    cs.store(group="model", name="mlp_schema", node=MLPConfig)
+
+
+def choice(value: Any) -> str:
+    """The plain string of an enum-typed config value (Hydra gives enums, plain dicts strings)."""
+    return str(getattr(value, "value", value))
+
+
+def cfg_get(cfg: Any, key: str) -> Any:
+    """The value at a dotted key."""
+    value = cfg
+    for part in key.split("."):
+        value = value[part]
+    return value
+
+
+def _at_least(cfg: Any, key: str, minimum: float) -> None:
+    value = cfg_get(cfg, key)
+    if value < minimum:
+        raise ConfigError(key, f"must be >= {minimum}, got {value}")
+
+
+def validate(cfg: Any) -> None:
+    """Range checks that the schema's types cannot express; raises ConfigError naming the key."""
+    for key in ("optim.adam.steps", "optim.lbfgs.steps", "optim.grid.update_every", "sampler.resample_every",
+                "sampler.n_boundary", "output.eval_every", "seed"):
+        _at_least(cfg, key, 0)
+    for key in ("sampler.n_interior", "output.checkpoint_every", "optim.lbfgs.history_size"):
+        _at_least(cfg, key, 1)
+    for key in ("optim.adam.lr", "optim.adam.lr_final", "optim.lbfgs.lr"):
+        if not cfg_get(cfg, key) > 0:
+            raise ConfigError(key, f"must be > 0, got {cfg_get(cfg, key)}")
+    if any(w < 1 for w in cfg.model.hidden):
+        raise ConfigError("model.hidden", f"layer widths must be >= 1, got {list(cfg.model.hidden)}")
+    grid = cfg.optim.grid
+    if len(grid.extend_at) != len(grid.extend_to):
+        raise ConfigError("optim.grid.extend_to", "needs one grid size per step in optim.grid.extend_at")
+    if grid.extend_at and list(grid.extend_at) != sorted(grid.extend_at):
+        raise ConfigError("optim.grid.extend_at", f"steps must increase, got {list(grid.extend_at)}")
+    if not 0 <= grid.eps <= 1:
+        raise ConfigError("optim.grid.eps", f"must be in [0, 1], got {grid.eps}")
+
+
+__all__ = ["Config", "KANConfig", "MLPConfig", "OptimConfig", "SamplerConfig", "OutputConfig",
+           "register_configs", "validate", "DType", "Device"]

@@ -1,0 +1,13 @@
+"""User-facing errors: each is reported by the CLI as one line, without a traceback."""
+
+
+class KanpdeError(Exception):
+    """An error caused by the user's input (config, file, directory), printed as one line."""
+
+
+class ConfigError(KanpdeError):
+    """A config key has a bad value; the message starts with the dotted key."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(f"{key}: {message}")

@@ -1,0 +1,288 @@
+"""1-D basis families for KAN edges.
+
+Every basis maps inputs ``x`` of shape (B, n_in) to basis values of shape (B, n_in, n_basis):
+input i has its own copy of the basis (for B-splines, its own knot vector). An edge function is
+``phi(x_i) = sum_m c_m basis_m(x_i)``. ``derivative(x, order)`` gives the closed-form derivatives of
+the basis functions, same shape; the autograd path through ``forward`` is tested against them.
+
+A new basis is one subclass here plus one ``@BASES.register("name")`` line.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+from numpy.polynomial import chebyshev as npcheb
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+from ..registry import Registry
+
+BASES: Registry[type["Basis"]] = Registry("basis", "model.basis")
+
+
+def solve_normal_equations(a: Tensor, y: Tensor, ridge: float = 1e-10) -> Tensor:
+    """Least squares ``min_c |a c - y|^2`` per batch entry, deterministically.
+
+    a: (n_in, B, n_basis), y: (n_in, B, n_out) -> c: (n_in, n_basis, n_out). Float64 normal
+    equations with a relative ridge and a Cholesky solve: bitwise reproducible, unlike
+    ``torch.linalg.lstsq`` whose result varied between identical processes.
+    """
+    a64, y64 = a.double(), y.double()
+    gram = a64.transpose(1, 2) @ a64
+    scale = gram.diagonal(dim1=1, dim2=2).mean(dim=1).clamp_min(1e-300)
+    eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
+    gram = gram + ridge * scale[:, None, None] * eye
+    chol = torch.linalg.cholesky(gram)
+    return torch.cholesky_solve(a64.transpose(1, 2) @ y64, chol).to(a.dtype)
+
+
+class Basis(nn.Module, ABC):
+    """A family of n_basis univariate functions, one copy per input."""
+
+    n_basis: int
+
+    def __init__(self, n_in: int):
+        super().__init__()
+        self.n_in = n_in
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, n_in: int, cfg) -> "Basis":
+        """Build from a model config (keys grid_size, order, degree, grid_range)."""
+
+    @abstractmethod
+    def forward(self, x: Tensor) -> Tensor:
+        """Basis values: (B, n_in) -> (B, n_in, n_basis)."""
+
+    @abstractmethod
+    def derivative(self, x: Tensor, order: int = 1) -> Tensor:
+        """Closed-form d^order/dx^order of every basis function: (B, n_in) -> (B, n_in, n_basis)."""
+
+    @abstractmethod
+    def fit_range(self) -> Tensor:
+        """(n_in, 2) interval on which each input's basis is meant to be used."""
+
+    def identity_coefficients(self) -> Tensor:
+        """(n_in, n_basis) coefficients c with sum_m c_m basis_m(x) ~ x on ``fit_range``."""
+        lo, hi = self.fit_range().unbind(-1)
+        s = torch.linspace(0, 1, 8 * self.n_basis, dtype=lo.dtype, device=lo.device)
+        x = lo[None, :] + (hi - lo)[None, :] * s[:, None]  # (S, n_in)
+        a = self(x).transpose(0, 1)  # (n_in, S, n_basis)
+        return solve_normal_equations(a, x.T[:, :, None], ridge=1e-8)[..., 0]
+
+
+@BASES.register("bspline")
+class BSpline(Basis):
+    """B-splines of order k on G intervals, extended by k knots on each side.
+
+    knots: (n_in, G + 2k + 1), strictly increasing; n_basis = G + k. Evaluated by the vectorised
+    Cox-de Boor recursion (no loop over edges, only over the k degrees).
+    """
+
+    def __init__(self, n_in: int, grid_size: int = 5, order: int = 3, grid_range=(-1.0, 1.0)):
+        super().__init__(n_in)
+        if grid_size < 1:
+            raise ConfigError("model.grid_size", f"must be >= 1, got {grid_size}")
+        if order < 1:
+            raise ConfigError("model.order", f"must be >= 1 (a KAN edge must be able to be linear), got {order}")
+        lo, hi = float(grid_range[0]), float(grid_range[1])
+        if not hi > lo:
+            raise ConfigError("model.grid_range", f"needs lo < hi, got {list(grid_range)}")
+        self.order = order
+        nodes = torch.linspace(lo, hi, grid_size + 1, dtype=torch.float64)
+        self.register_buffer("knots", self._extend(nodes.expand(n_in, -1)).to(torch.get_default_dtype()))
+
+    @classmethod
+    def from_config(cls, n_in: int, cfg) -> "BSpline":
+        return cls(n_in, grid_size=cfg.grid_size, order=cfg.order, grid_range=tuple(cfg.grid_range))
+
+    @property
+    def grid_size(self) -> int:
+        return self.knots.shape[1] - 2 * self.order - 1
+
+    @property
+    def n_basis(self) -> int:
+        return self.grid_size + self.order
+
+    def _extend(self, nodes: Tensor) -> Tensor:
+        """(n_in, G+1) grid nodes -> (n_in, G+2k+1) knots, extended with the end spacings."""
+        k = self.order
+        steps = torch.arange(1, k + 1, dtype=nodes.dtype, device=nodes.device)
+        h_lo = nodes[:, 1:2] - nodes[:, 0:1]
+        h_hi = nodes[:, -1:] - nodes[:, -2:-1]
+        left = nodes[:, :1] - h_lo * steps.flip(0)
+        right = nodes[:, -1:] + h_hi * steps
+        return torch.cat([left, nodes, right], dim=1)
+
+    def fit_range(self) -> Tensor:
+        k = self.order
+        return torch.stack([self.knots[:, k], self.knots[:, -k - 1]], dim=-1)
+
+    def _cox_de_boor(self, x: Tensor, degree: int) -> Tensor:
+        """B-splines of the given degree on the knots: (B, n_in) -> (B, n_in, M - 1 - degree)."""
+        t = self.knots
+        x = x.unsqueeze(-1)
+        b = ((x >= t[:, :-1]) & (x < t[:, 1:])).to(x.dtype)
+        for p in range(1, degree + 1):
+            left = (x - t[:, : -(p + 1)]) / (t[:, p:-1] - t[:, : -(p + 1)])
+            right = (t[:, p + 1 :] - x) / (t[:, p + 1 :] - t[:, 1:-p])
+            b = left * b[..., :-1] + right * b[..., 1:]
+        return b
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._cox_de_boor(x, self.order)
+
+    def derivative(self, x: Tensor, order: int = 1) -> Tensor:
+        """d^m B_{j,k} from the B-splines of degree k-m by the difference formula
+        dB_{j,p}/dx = p (B_{j,p-1}/(t_{j+p}-t_j) - B_{j+1,p-1}/(t_{j+p+1}-t_{j+1}))."""
+        k, t = self.order, self.knots
+        if order > k:
+            return x.new_zeros(*x.shape, self.n_basis)
+        v = self._cox_de_boor(x, k - order)
+        for p in range(k - order + 1, k + 1):
+            v = p * (v[..., :-1] / (t[:, p:-1] - t[:, : -(p + 1)]) - v[..., 1:] / (t[:, p + 1 :] - t[:, 1:-p]))
+        return v
+
+    def identity_coefficients(self) -> Tensor:
+        """Greville abscissae: the spline with c_j = mean(t_{j+1..j+k}) is exactly x."""
+        k = self.order
+        windows = self.knots.unfold(1, k, 1)[:, 1 : 1 + self.n_basis]  # (n_in, n_basis, k)
+        return windows.mean(dim=-1)
+
+    @torch.no_grad()
+    def refit(self, x: Tensor, coef: Tensor, nodes: Tensor) -> Tensor:
+        """Move the knots to the grid ``nodes`` (n_in, G'+1) and return coefficients
+        (n_in, n_out, G'+k) whose splines match the old ones at the samples x (B, n_in)
+        in the least-squares sense."""
+        old = torch.einsum("bim,iom->ibo", self(x), coef)  # (n_in, B, n_out)
+        self.knots = self._extend(nodes.to(self.knots.dtype))
+        new = solve_normal_equations(self(x).transpose(0, 1), old)  # (n_in, n_basis, n_out)
+        return new.transpose(1, 2).contiguous()
+
+    def adaptive_nodes(self, x: Tensor, eps: float = 0.02) -> Tensor:
+        """Grid nodes (n_in, G+1) from samples x (B, n_in): a mix of sample quantiles
+        (weight 1-eps) and a uniform grid over the sample range (weight eps), as in pykan."""
+        g = self.grid_size
+        xs = torch.sort(x.detach(), dim=0).values
+        idx = torch.linspace(0, xs.shape[0] - 1, g + 1, device=x.device).round().long()
+        adaptive = xs[idx].T  # (n_in, G+1)
+        lo, hi = xs[0], xs[-1]
+        uniform = lo[:, None] + (hi - lo)[:, None] * torch.linspace(0, 1, g + 1, device=x.device, dtype=x.dtype)
+        return eps * uniform + (1 - eps) * adaptive
+
+    def refined_nodes(self, grid_size: int) -> Tensor:
+        """Grid nodes (n_in, G'+1) that subdivide the current ones piecewise linearly; when G'
+        is a multiple of G the new spline space contains the old one (exact grid extension)."""
+        k, g = self.order, self.grid_size
+        old = self.knots[:, k : k + g + 1].double().cpu().numpy()
+        pos = np.linspace(0, g, grid_size + 1)
+        new = np.stack([np.interp(pos, np.arange(g + 1), row) for row in old])
+        return torch.as_tensor(new, dtype=self.knots.dtype, device=self.knots.device)
+
+
+@BASES.register("chebyshev")
+class Chebyshev(Basis):
+    """Chebyshev polynomials T_0..T_D of z = tanh(x), which maps any input into (-1, 1).
+
+    x-derivatives are polynomials in z too (d/dx = (1 - z^2) d/dz); their Chebyshev coefficients
+    are precomputed once per order.
+    """
+
+    def __init__(self, n_in: int, degree: int = 5):
+        super().__init__(n_in)
+        if degree < 1:
+            raise ConfigError("model.degree", f"must be >= 1, got {degree}")
+        self.degree = degree
+        self._derivative_maps: dict[int, Tensor] = {}
+
+    @classmethod
+    def from_config(cls, n_in: int, cfg) -> "Chebyshev":
+        return cls(n_in, degree=cfg.degree)
+
+    @property
+    def n_basis(self) -> int:
+        return self.degree + 1
+
+    def fit_range(self) -> Tensor:
+        return torch.tensor([[-1.0, 1.0]]).expand(self.n_in, 2)
+
+    @staticmethod
+    def _chebyshev(z: Tensor, n: int) -> Tensor:
+        """T_0..T_{n-1} at z by the three-term recurrence: (...) -> (..., n)."""
+        ts = [torch.ones_like(z), z]
+        for _ in range(2, n):
+            ts.append(2 * z * ts[-1] - ts[-2])
+        return torch.stack(ts[:n], dim=-1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._chebyshev(torch.tanh(x), self.n_basis)
+
+    def _derivative_map(self, order: int) -> Tensor:
+        """(D+order+1, D+1) matrix M with d^order/dx^order T_n(tanh x) = sum_j T_j(z) M[j, n]."""
+        if order not in self._derivative_maps:
+            one_minus_z2 = np.array([0.5, 0.0, -0.5])  # 1 - z^2 in the Chebyshev basis
+            cols = []
+            for n in range(self.n_basis):
+                c = np.zeros(n + 1)
+                c[n] = 1.0
+                for _ in range(order):
+                    c = npcheb.chebmul(one_minus_z2, npcheb.chebder(c))
+                col = np.zeros(self.n_basis + order)
+                col[: len(c)] = c
+                cols.append(col)
+            self._derivative_maps[order] = torch.as_tensor(np.stack(cols, axis=1))
+        return self._derivative_maps[order]
+
+    def derivative(self, x: Tensor, order: int = 1) -> Tensor:
+        m = self._derivative_map(order).to(x)
+        return self._chebyshev(torch.tanh(x), m.shape[0]) @ m
+
+
+@BASES.register("rbf")
+class GaussianRBF(Basis):
+    """Gaussian bumps exp(-((x - c_j)/h)^2) centred on the G+1 nodes of a uniform grid, h its spacing."""
+
+    def __init__(self, n_in: int, grid_size: int = 5, grid_range=(-1.0, 1.0)):
+        super().__init__(n_in)
+        if grid_size < 1:
+            raise ConfigError("model.grid_size", f"must be >= 1, got {grid_size}")
+        lo, hi = float(grid_range[0]), float(grid_range[1])
+        if not hi > lo:
+            raise ConfigError("model.grid_range", f"needs lo < hi, got {list(grid_range)}")
+        self.register_buffer("centers", torch.linspace(lo, hi, grid_size + 1, dtype=torch.float64).to(torch.get_default_dtype()))
+        self.width = (hi - lo) / grid_size
+
+    @classmethod
+    def from_config(cls, n_in: int, cfg) -> "GaussianRBF":
+        return cls(n_in, grid_size=cfg.grid_size, grid_range=tuple(cfg.grid_range))
+
+    @property
+    def n_basis(self) -> int:
+        return self.centers.shape[0]
+
+    def fit_range(self) -> Tensor:
+        return torch.stack([self.centers[0], self.centers[-1]]).expand(self.n_in, 2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        s = (x.unsqueeze(-1) - self.centers) / self.width
+        return torch.exp(-s * s)
+
+    def derivative(self, x: Tensor, order: int = 1) -> Tensor:
+        """d^m/dx^m exp(-s^2) = (-1/h)^m H_m(s) exp(-s^2), H_m the physicists' Hermite polynomials."""
+        s = (x.unsqueeze(-1) - self.centers) / self.width
+        h_prev, h = torch.ones_like(s), 2 * s
+        if order == 0:
+            h = h_prev
+        for m in range(1, order):
+            h_prev, h = h, 2 * s * h - 2 * m * h_prev
+        return (-1.0 / self.width) ** order * h * torch.exp(-s * s)
+
+
+def make_basis(name: str, n_in: int, cfg) -> Basis:
+    """The basis registered under ``name`` for n_in inputs, built from the model config."""
+    return BASES.get(name).from_config(n_in, cfg)
+
+
+__all__ = ["BASES", "Basis", "BSpline", "Chebyshev", "GaussianRBF", "make_basis", "solve_normal_equations"]

@@ -1,0 +1,132 @@
+"""Kolmogorov-Arnold networks: a learnable 1-D function on every edge, sums at the nodes."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import ConfigError
+from .bases import Basis, BSpline, make_basis
+
+
+class KANLayer(nn.Module):
+    """y_o = sum_i [ base_io * silu(x_i) + scale_io * sum_m coef_iom basis_m(x_i) ].
+
+    x: (B, n_in) -> y: (B, n_out). One basis evaluation and one matmul; no loop over edges.
+    Edges start as w_io * x plus Gaussian noise of std ``noise`` in the coefficients,
+    w_io ~ U(-1, 1) / sqrt(n_in); the optional SiLU base branch starts at zero.
+    """
+
+    def __init__(self, n_in: int, n_out: int, basis: Basis, base_activation: bool = False, noise: float = 0.1):
+        super().__init__()
+        self.n_in, self.n_out, self.basis = n_in, n_out, basis
+        slope = (2 * torch.rand(n_in, n_out) - 1) / n_in**0.5
+        identity = basis.identity_coefficients().to(slope.dtype)  # (n_in, n_basis)
+        coef = slope[..., None] * identity[:, None, :] + noise * torch.randn(n_in, n_out, basis.n_basis)
+        self.coef = nn.Parameter(coef)
+        self.scale = nn.Parameter(torch.ones(n_in, n_out))
+        self.base = nn.Parameter(torch.zeros(n_in, n_out)) if base_activation else None
+
+    def weight(self) -> Tensor:
+        """Edge coefficients times edge scales, flattened for one matmul: (n_in * n_basis, n_out)."""
+        w = self.coef * self.scale[..., None]
+        return w.permute(0, 2, 1).reshape(-1, self.n_out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.basis(x).reshape(x.shape[0], -1) @ self.weight()
+        if self.base is not None:
+            y = y + F.silu(x) @ self.base
+        return y
+
+    def edge_values(self, x: Tensor) -> Tensor:
+        """Every edge's activation phi_io(x_i): (B, n_in) -> (B, n_in, n_out)."""
+        y = torch.einsum("bim,iom->bio", self.basis(x), self.coef * self.scale[..., None])
+        if self.base is not None:
+            y = y + F.silu(x)[..., None] * self.base
+        return y
+
+    @torch.no_grad()
+    def refit_grid(self, x: Tensor, grid_size: int | None = None, eps: float = 0.02) -> None:
+        """Grid update (``grid_size`` None: nodes from the samples x (B, n_in)) or grid extension
+        (``grid_size`` G': nodes subdividing the current ones), refitting the coefficients by
+        least squares so each edge keeps its function. B-spline bases only."""
+        if not isinstance(self.basis, BSpline):
+            raise ConfigError("optim.grid", f"grid update needs the bspline basis, not {type(self.basis).__name__}")
+        nodes = self.basis.adaptive_nodes(x, eps) if grid_size is None else self.basis.refined_nodes(grid_size)
+        coef = self.basis.refit(x, self.coef, nodes)  # the edge scales multiply outside the sum
+        if coef.shape == self.coef.shape:
+            self.coef.copy_(coef)  # same Parameter object: the optimiser's state stays attached
+        else:
+            self.coef = nn.Parameter(coef)
+
+
+class KAN(nn.Module):
+    """KAN(widths=[n_in, h_1, ..., n_out], basis=name): a stack of KANLayers.
+
+    x: (B, widths[0]) -> (B, widths[-1]). ``cfg`` carries the basis options (grid_size, order,
+    degree, grid_range) and ``base_activation``, ``noise``.
+    """
+
+    def __init__(self, widths: Sequence[int], basis: str = "bspline", *, grid_size: int = 5, order: int = 3,
+                 degree: int = 5, grid_range: Sequence[float] = (-1.0, 1.0), base_activation: bool = False,
+                 noise: float = 0.1):
+        super().__init__()
+        if len(widths) < 2 or any(int(w) < 1 for w in widths):
+            raise ConfigError("model.hidden", f"layer widths must be positive, got {list(widths)}")
+        self.widths = [int(w) for w in widths]
+        self.basis_name = basis
+        options = _BasisOptions(grid_size, order, degree, tuple(grid_range))
+        self.layers = nn.ModuleList(
+            KANLayer(a, b, make_basis(basis, a, options), base_activation, noise)
+            for a, b in zip(self.widths[:-1], self.widths[1:])
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def layer_inputs(self, x: Tensor) -> list[Tensor]:
+        """The input of every layer for network inputs x: a list of (B, widths[l])."""
+        inputs = []
+        with torch.no_grad():
+            for layer in self.layers:
+                inputs.append(x)
+                x = layer(x)
+        return inputs
+
+    @torch.no_grad()
+    def update_grid(self, x: Tensor, eps: float = 0.02) -> None:
+        """Move every layer's knots to the distribution of its inputs for network inputs x."""
+        for layer in self.layers:
+            layer.refit_grid(x, eps=eps)
+            x = layer(x)
+
+    @torch.no_grad()
+    def extend_grid(self, x: Tensor, grid_size: int) -> None:
+        """Grid extension G -> G' of every layer, fitted on network inputs x (B, n_in)."""
+        for layer in self.layers:
+            x_next = layer(x)
+            layer.refit_grid(x, grid_size=grid_size)
+            x = x_next
+
+    def grid_sizes(self) -> list[int]:
+        return [layer.basis.grid_size for layer in self.layers if isinstance(layer.basis, BSpline)]
+
+    def resize_grids(self, grid_sizes: Sequence[int]) -> None:
+        """Give the B-spline layers the shapes of a checkpoint with these grid sizes (values are
+        then overwritten by ``load_state_dict``)."""
+        for layer, g in zip(self.layers, grid_sizes):
+            if layer.basis.grid_size != g:
+                basis = layer.basis
+                basis.knots = basis._extend(basis.refined_nodes(g))
+                layer.coef = nn.Parameter(layer.coef.new_zeros(layer.n_in, layer.n_out, basis.n_basis))
+
+
+class _BasisOptions:
+    """The basis keys of a model config, for ``Basis.from_config``."""
+
+    def __init__(self, grid_size: int, order: int, degree: int, grid_range: tuple[float, float]):
+        self.grid_size, self.order, self.degree, self.grid_range = grid_size, order, degree, grid_range

@@ -1,0 +1,231 @@
+"""PNG figures of a run: the solution against the reference, and the training history.
+
+Uses matplotlib's object API only (``Figure`` + ``savefig``), never pyplot, so nothing
+touches global state or needs a display. Every file is written atomically.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.figure import Figure
+from matplotlib.tri import Triangulation
+
+from kanpde.io import atomic_path
+
+DPI = 150
+PANEL_HEIGHT = 3.0  # inches
+MAX_WIDTH = 14.0  # inches, for a figure of many equal-aspect panels
+FIELD_CMAP = "viridis"
+ERROR_CMAP = "RdBu_r"
+
+
+def plot_fields(
+    outdir: str | Path,
+    points: np.ndarray,
+    predicted: dict[str, np.ndarray],
+    reference: dict[str, np.ndarray],
+    input_names: Sequence[str],
+    grid_shape: tuple[int, ...] | None = None,
+) -> list[Path]:
+    """Write ``solution.png``, ``reference.png`` and ``error.png`` into ``outdir``.
+
+    ``points``: (N, d) inputs, d in 1..3, named by ``input_names`` (e.g. "x", "t").
+    ``predicted`` and ``reference``: the same field names, each an (N,) array; one panel per
+    field. ``grid_shape``: shape of the tensor grid the points come from (C order), if any.
+    Prediction and reference of a field share one colour scale; the error (prediction -
+    reference) uses a symmetric diverging one. Returns the three paths.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or not 1 <= points.shape[1] <= 3:
+        raise ValueError(f"points must have shape (N, d) with d in 1..3, got {points.shape}")
+    n, d = points.shape
+    if len(input_names) != d:
+        raise ValueError(f"{len(input_names)} input names for {d}-D points")
+    if list(predicted) != list(reference) or not predicted:
+        raise ValueError(f"predicted fields {list(predicted)} and reference fields {list(reference)} differ")
+    pred = {name: np.asarray(v, dtype=np.float64) for name, v in predicted.items()}
+    ref = {name: np.asarray(v, dtype=np.float64) for name, v in reference.items()}
+    for name in pred:
+        if pred[name].shape != (n,) or ref[name].shape != (n,):
+            raise ValueError(
+                f"field {name!r}: predicted {pred[name].shape} and reference {ref[name].shape}, expected ({n},)"
+            )
+    if grid_shape is not None and (len(grid_shape) != d or int(np.prod(grid_shape)) != n):
+        raise ValueError(f"grid_shape {tuple(grid_shape)} does not match points of shape {points.shape}")
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    panel = _Panel(points, list(input_names), grid_shape)
+    names = list(pred)
+    width = panel.figure_width(len(names))
+    figures = {
+        "solution.png": _field_figure(len(names), width, "Prediction"),
+        "reference.png": _field_figure(len(names), width, "Reference"),
+        "error.png": _field_figure(len(names), width, "Error (prediction \N{MINUS SIGN} reference)"),
+    }
+    axes = {key: fig.axes for key, fig in figures.items()}
+    for i, name in enumerate(names):
+        lim = _limits(pred[name], ref[name])
+        error = pred[name] - ref[name]
+        max_error = _max_abs(error)
+        error_lim = (-max_error, max_error) if max_error > 0 else (-1.0, 1.0)
+        sol_ax, ref_ax, err_ax = (axes[key][i] for key in figures)
+        if d == 1:
+            panel.lines(sol_ax, {"prediction": pred[name], "reference": ref[name]}, name, lim)
+            panel.lines(ref_ax, {"reference": ref[name]}, name, lim)
+            panel.lines(err_ax, {"error": error}, f"{name} error", error_lim, zero_line=True)
+        else:
+            panel.colour(sol_ax, pred[name], name, FIELD_CMAP, lim)
+            panel.colour(ref_ax, ref[name], name, FIELD_CMAP, lim)
+            panel.colour(err_ax, error, f"{name} error", ERROR_CMAP, error_lim)
+        n_bad = int(np.count_nonzero(~np.isfinite(error)))
+        err_ax.set_title(f"{name}: max |error| = {max_error:.3g}" + (f" ({n_bad} non-finite)" if n_bad else ""))
+    return [_save(fig, outdir / filename) for filename, fig in figures.items()]
+
+
+def plot_history(path: str | Path, history: dict[str, np.ndarray]) -> Path:
+    """Write the loss curves of a run to the PNG file ``path`` (e.g. ``run/loss.png``).
+
+    ``history`` has the keys of :func:`kanpde.io.write_history`: 1-D ``step`` and ``loss``,
+    optional ``phase`` (0 Adam, 1 L-BFGS), ``loss_terms/<name>``, ``eval/step`` and
+    ``eval/rel_l2``. Left panel: total loss and each term vs step (log y); right panel,
+    only when there are eval rows: relative L2 error vs step (log y). A dashed vertical
+    line marks the switch from Adam to L-BFGS. Returns ``path``.
+    """
+    for key in ("step", "loss"):
+        if key not in history:
+            raise ValueError(f"history has no {key!r} dataset (keys: {sorted(history)})")
+    step = np.asarray(history["step"])
+    eval_step = np.asarray(history.get("eval/step", []))
+    has_eval = eval_step.size > 0 and "eval/rel_l2" in history
+    phase = np.asarray(history.get("phase", np.zeros_like(step)))
+    switches = step[1:][(phase[:-1] == 0) & (phase[1:] == 1)]
+
+    fig = Figure(figsize=(10.0 if has_eval else 6.0, 3.8), layout="constrained")
+    axes = fig.subplots(1, 2 if has_eval else 1, squeeze=False)[0]
+    loss_ax = axes[0]
+    loss_ax.plot(step, history["loss"], color="black", linewidth=1.6, label="total")
+    for key in sorted(k for k in history if k.startswith("loss_terms/")):
+        loss_ax.plot(step, history[key], linewidth=1.0, label=key.removeprefix("loss_terms/"))
+    loss_ax.set(title="Training loss", xlabel="step", ylabel="loss")
+    if has_eval:
+        eval_ax = axes[1]
+        eval_ax.plot(eval_step, history["eval/rel_l2"], marker="o", markersize=3, color="tab:red")
+        eval_ax.set(title="Relative L2 error", xlabel="step", ylabel="relative L2 error")
+    for ax in axes:
+        ax.set_yscale("log", nonpositive="mask")
+        ax.grid(True, which="major", alpha=0.3)
+        for j, s in enumerate(switches):
+            label = "Adam \N{RIGHTWARDS ARROW} L-BFGS" if j == 0 else None
+            ax.axvline(s, color="gray", linestyle="--", linewidth=1.0, label=label)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize="small")
+    return _save(fig, Path(path))
+
+
+class _Panel:
+    """Draws one field on one axis, for points (N, d) with input names and optional grid."""
+
+    def __init__(self, points: np.ndarray, input_names: list[str], grid_shape: tuple[int, ...] | None):
+        self.points = points
+        self.names = input_names
+        self.grid_shape = None if grid_shape is None else tuple(int(s) for s in grid_shape)
+        self.order = np.argsort(points[:, 0], kind="stable")
+        # Width / height of the (x, y) extent when equal aspect reads well (within a factor 3), else None.
+        self.ratio = None
+        if points.shape[1] > 1 and np.ptp(points[:, 0]) > 0 and np.ptp(points[:, 1]) > 0:
+            ratio = float(np.ptp(points[:, 0]) / np.ptp(points[:, 1]))
+            self.ratio = ratio if 1 / 3 <= ratio <= 3 else None
+
+    def figure_width(self, n_fields: int) -> float:
+        """Inches for ``n_fields`` panels side by side, labels and colourbars included: each
+        panel follows the data's aspect when drawn with equal axes, else 6 inches in all."""
+        if self.ratio is None:
+            return max(6.0, 3.4 * n_fields)
+        return min(MAX_WIDTH, n_fields * (0.75 * PANEL_HEIGHT * self.ratio + 1.6))
+
+    def lines(
+        self, ax: Axes, curves: dict[str, np.ndarray], label: str, ylim: tuple[float, float], zero_line: bool = False
+    ) -> None:
+        """1-D input: each (N,) curve against x, sorted by x, with a legend when several."""
+        x = self.points[self.order, 0]
+        for (curve_label, values), style in zip(curves.items(), ("-", "--")):
+            ax.plot(x, values[self.order], style, linewidth=1.4, label=curve_label)
+        if len(curves) > 1:
+            ax.legend(fontsize="small")
+        if zero_line:
+            ax.axhline(0.0, color="gray", linewidth=0.8)
+        pad = 0.05 * (ylim[1] - ylim[0])
+        ax.set(xlabel=self.names[0], ylabel=label, title=label, ylim=(ylim[0] - pad, ylim[1] + pad))
+        ax.set_xlim(x[0], x[-1])
+
+    def colour(self, ax: Axes, values: np.ndarray, label: str, cmap: str, clim: tuple[float, float]) -> None:
+        """2-D or 3-D input: the (N,) values as a colour map with a labelled colourbar."""
+        vmin, vmax = clim
+        points, title = self.points, label
+        if points.shape[1] == 3 and self.grid_shape is not None:
+            points, values, z = self._middle_slice(values)
+            title = f"{label} at {self.names[2]} = {z:.3g}"
+        elif points.shape[1] == 3:
+            title = f"{label} (projected on {self.names[0]}, {self.names[1]})"
+        x, y = points[:, 0], points[:, 1]
+        if points.shape[1] == 2 and self.grid_shape is not None:
+            shape = self.grid_shape[:2]
+            image: ScalarMappable = ax.pcolormesh(
+                x.reshape(shape), y.reshape(shape), values.reshape(shape),
+                shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax,
+            )
+        elif points.shape[1] == 2 and len(x) >= 3:
+            image = ax.tripcolor(Triangulation(x, y), values, shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax)
+        else:
+            image = ax.scatter(x, y, c=values, s=6, cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.figure.colorbar(image, ax=ax, label=label)
+        ax.set(xlabel=self.names[0], ylabel=self.names[1], title=title)
+        ax.set_xlim(x.min(), x.max())
+        ax.set_ylim(y.min(), y.max())
+        ax.set_aspect("auto" if self.ratio is None else "equal")
+
+    def _middle_slice(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """The grid layer nearest the middle of the last axis: (points (M, 2), values (M,), z)."""
+        shape = self.grid_shape
+        z = self.points[:, 2].reshape(shape)[0, 0, :]
+        k = int(np.argmin(np.abs(z - 0.5 * (z.min() + z.max()))))
+        layer = self.points.reshape(*shape, 3)[:, :, k, :2].reshape(-1, 2)
+        return layer, values.reshape(shape)[:, :, k].ravel(), float(z[k])
+
+
+def _field_figure(n_fields: int, width: float, title: str) -> Figure:
+    """An empty figure ``width`` inches wide with ``n_fields`` axes side by side, titled ``title``."""
+    fig = Figure(figsize=(width, PANEL_HEIGHT), layout="constrained")
+    fig.subplots(1, n_fields, squeeze=False)
+    fig.suptitle(title)
+    return fig
+
+
+def _limits(*arrays: np.ndarray) -> tuple[float, float]:
+    """(min, max) over the finite values of the arrays, widened when they are equal."""
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays])
+    if finite.size == 0:
+        return -1.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo <= 1e-12 * max(abs(lo), abs(hi), 1.0):
+        widen = 0.5 * max(abs(lo), 1.0)
+        lo, hi = lo - widen, hi + widen
+    return lo, hi
+
+
+def _max_abs(values: np.ndarray) -> float:
+    """Largest finite |value|, or NaN when no value is finite."""
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if finite.size else float("nan")
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    """Save ``fig`` as a PNG at ``DPI``, atomically; returns ``path``."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
+    return path
