@@ -170,7 +170,7 @@ def solve(cfg: Any, run_dir: str | Path, problem_name: str | None = None, model_
 def _write_outputs(cfg: Any, run_dir: Path, problem: Problem, trainer: Trainer, evaluator: Evaluator,
                    base: dict, status: str) -> dict:
     """Final evaluation, then history.h5, solution.vtu, figures and metrics.json (last)."""
-    trainer.record_eval(trainer.global_step)
+    trainer.record_eval(max(trainer.global_step - 1, 0))  # after the last step
     pred = evaluator.predict(trainer.net)
     ref, test = evaluator.ref, evaluator.test
     errors = evaluator.rel_l2_fields(pred)

@@ -56,6 +56,15 @@ class History:
     def __len__(self) -> int:
         return len(self.rows.get("step", []))
 
+    def truncate(self, step: int) -> None:
+        """Drop the rows of steps >= ``step`` (after a rollback)."""
+        for prefix in ("", "eval/"):
+            steps = self.rows.get(prefix + "step", [])
+            keep = sum(1 for s in steps if s < step)
+            for key in self.rows:
+                if key.startswith("eval/") == (prefix == "eval/"):
+                    del self.rows[key][keep:]
+
 
 def lr_at(cfg: Any, step: int) -> float:
     """Adam's learning rate at ``step``: constant, or decaying from lr to lr_final over the phase."""
@@ -192,13 +201,15 @@ class Trainer:
         if self.rollbacks > MAX_ROLLBACKS or self._snapshot is None:
             raise DivergedError(f"training diverged: {reason} after {self.rollbacks - 1} rollbacks")
         self.net.load_state_dict(self._snapshot["net"])
+        failed_at, self.phase_step = self.phase_step, self._snapshot["step"]
+        self.history.truncate(self.global_step)
         self.lr_scale *= 0.5
         self.optimizer = self._make_optimizer()
         if self.phase == ADAM:
             self.optimizer.load_state_dict(self._snapshot["optimizer"])
         self._memo = None
         phase = "adam" if self.phase == ADAM else "lbfgs"
-        message = (f"{reason} at {phase} step {self.phase_step}: rolled back to step {self._snapshot['step']},"
+        message = (f"{reason} at {phase} step {failed_at}: rolled back to step {self.phase_step},"
                    f" step size scaled by {self.lr_scale:g}")
         log.warning(message)
         self.events.append({"step": self.global_step, "event": message})

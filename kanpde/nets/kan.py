@@ -15,8 +15,9 @@ class KANLayer(nn.Module):
     """y_o = sum_i [ base_io * silu(x_i) + scale_io * sum_m coef_iom basis_m(x_i) ].
 
     x: (B, n_in) -> y: (B, n_out). One basis evaluation and one matmul; no loop over edges.
-    Edges start as w_io * x plus Gaussian noise of std ``noise`` in the coefficients,
-    w_io ~ U(-1, 1) / sqrt(n_in); the optional SiLU base branch starts at zero.
+    Edges start as w_io * x plus Gaussian noise of std ``noise / n_basis`` in the coefficients
+    (so a finer grid or a higher degree is not a rougher start), w_io ~ U(-1, 1) / sqrt(n_in);
+    the optional SiLU base branch starts at zero.
     """
 
     def __init__(self, n_in: int, n_out: int, basis: Basis, base_activation: bool = False, noise: float = 0.1):
@@ -24,7 +25,7 @@ class KANLayer(nn.Module):
         self.n_in, self.n_out, self.basis = n_in, n_out, basis
         slope = (2 * torch.rand(n_in, n_out) - 1) / n_in**0.5
         identity = basis.identity_coefficients().to(slope.dtype)  # (n_in, n_basis)
-        coef = slope[..., None] * identity[:, None, :] + noise * torch.randn(n_in, n_out, basis.n_basis)
+        coef = slope[..., None] * identity[:, None, :] + noise / basis.n_basis * torch.randn(n_in, n_out, basis.n_basis)
         self.coef = nn.Parameter(coef)
         self.scale = nn.Parameter(torch.ones(n_in, n_out))
         self.base = nn.Parameter(torch.zeros(n_in, n_out)) if base_activation else None

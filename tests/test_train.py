@@ -1,0 +1,86 @@
+"""The trainer end to end through ``run.solve``: accuracy bounds, determinism, NaN guard, grids."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import make_config
+
+from kanpde.io import read_history, read_json
+from kanpde.problem import Problem
+from kanpde.run import solve
+
+SMALL = ("sampler.n_interior=256", "sampler.n_boundary=64", "output.figures=false", "output.progress=false",
+         "output.eval_every=50")
+
+
+def test_kan_solves_poisson2d(tmp_path):
+    cfg = make_config(*SMALL, "optim.adam.steps=300", "optim.lbfgs.steps=500")
+    metrics = solve(cfg, tmp_path, "poisson2d", "kan")
+    assert metrics["status"] == "ok" and metrics["rel_l2"] < 3e-2, metrics["rel_l2"]
+    assert metrics["adam_steps"] == 300 and 0 < metrics["lbfgs_steps"] <= 500
+
+
+def test_mlp_solves_poisson2d(tmp_path):
+    cfg = make_config(*SMALL, "model=mlp", "optim.adam.steps=300", "optim.lbfgs.steps=500")
+    metrics = solve(cfg, tmp_path, "poisson2d", "mlp")
+    assert metrics["status"] == "ok" and metrics["rel_l2"] < 3e-2, metrics["rel_l2"]
+
+
+@pytest.mark.parametrize("model", ["model=kan", "model=kan model.basis=bspline", "model=mlp"])
+def test_same_seed_same_numbers_bitwise(tmp_path, model):
+    cfg = make_config(*SMALL, *model.split(), "optim.adam.steps=30", "optim.lbfgs.steps=20",
+                      "optim.grid.update_every=10", "sampler.resample_every=10")
+    a = solve(cfg, tmp_path / "a")
+    b = solve(cfg, tmp_path / "b")
+    for key in ("rel_l2", "max_abs_error", "final_loss", "n_params", "adam_steps", "lbfgs_steps"):
+        assert a[key] == b[key], key
+    ha, hb = read_history(tmp_path / "a" / "history.h5"), read_history(tmp_path / "b" / "history.h5")
+    assert np.array_equal(ha["loss"], hb["loss"]) and np.array_equal(ha["eval/rel_l2"], hb["eval/rel_l2"])
+
+
+def test_nan_guard_rolls_back_and_halves_the_step(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = Problem.losses
+
+    def sometimes_nan(self, points, derivatives):
+        calls["n"] += 1
+        terms = original(self, points, derivatives)
+        if calls["n"] == 60:
+            terms["pde"] = terms["pde"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(Problem, "losses", sometimes_nan)
+    cfg = make_config(*SMALL, "optim.adam.steps=100", "optim.lbfgs.steps=0")
+    metrics = solve(cfg, tmp_path)
+    assert metrics["status"] == "ok" and metrics["adam_steps"] == 100
+    assert len(metrics["events"]) == 1 and "rolled back to step 50" in metrics["events"][0]["event"]
+    lr = read_history(tmp_path / "history.h5")["lr"]
+    assert len(lr) == 100 and np.isclose(lr[50] / lr[49], 0.5, rtol=0.05)  # halved from the rollback on
+    assert np.isfinite(read_history(tmp_path / "history.h5")["loss"]).all()
+
+
+def test_grid_update_and_extension_on_schedule(tmp_path):
+    cfg = make_config(*SMALL, "model.basis=bspline", "optim.adam.steps=60", "optim.lbfgs.steps=10",
+                      "optim.grid.update_every=20", "optim.grid.extend_at=[30]", "optim.grid.extend_to=[10]")
+    metrics = solve(cfg, tmp_path)
+    assert metrics["grid_sizes"] == [10] * len(metrics["grid_sizes"])
+    assert metrics["events"][0]["event"] == "grid extended to 10"
+    loss = read_history(tmp_path / "history.h5")["loss"]
+    assert loss[30] < 1.5 * loss[29]  # the extended KAN carries on where it was
+
+
+def test_metrics_contract(tmp_path):
+    cfg = make_config(*SMALL, "optim.adam.steps=5", "optim.lbfgs.steps=3")
+    solve(cfg, tmp_path, "poisson2d", "kan")
+    metrics = read_json(tmp_path / "metrics.json")
+    for key in ("problem", "model", "seed", "n_params", "rel_l2", "rel_l2_fields", "max_abs_error", "final_loss",
+                "adam_steps", "lbfgs_steps", "train_seconds", "device", "dtype", "status"):
+        assert key in metrics, key
+    assert metrics["problem"] == "poisson2d" and metrics["device"] == "cpu" and metrics["dtype"] == "float64"
+    history = read_history(tmp_path / "history.h5")
+    for key in ("step", "phase", "elapsed_s", "lr", "loss", "loss_terms/pde", "loss_terms/boundary",
+                "eval/step", "eval/rel_l2"):
+        assert key in history, key
+    assert list(history["phase"]) == [0] * 5 + [1] * 3 and list(history["step"]) == list(range(8))
+    assert np.all(np.diff(history["elapsed_s"]) > 0)
+    assert history["eval/step"][-1] == 7 and np.isclose(history["eval/rel_l2"][-1], metrics["rel_l2"])

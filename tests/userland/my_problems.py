@@ -1,0 +1,23 @@
+"""A problem that lives outside kanpde, as a user would write it: -u'' = pi^2 sin(pi x) on [0, 1]."""
+import math
+
+import torch
+
+from kanpde.geometry import Interval
+from kanpde.problem import Dirichlet, Problem
+
+
+class Poisson1D(Problem):
+    inputs, outputs = ("x",), ("u",)
+
+    def __init__(self, frequency: float = 1.0, weights=None):
+        super().__init__(weights)
+        self.k = frequency * math.pi
+        self.domain = Interval(0.0, 1.0)
+        self.conditions = [Dirichlet("ends", value=lambda x: torch.sin(self.k * x[:, 0]))]
+
+    def residual(self, x, u, d):
+        return -d("u", "x", "x") - self.k**2 * torch.sin(self.k * x[:, 0])
+
+    def exact(self, x):
+        return torch.sin(self.k * x[:, :1])
