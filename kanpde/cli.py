@@ -5,6 +5,7 @@ Errors from bad input are printed as one line, ``kanpde: error: ...``, with exit
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -18,31 +19,47 @@ from .config import register_configs
 from .errors import KanpdeError
 
 register_configs()
+_failed_jobs: list[str] = []  # run directories whose job failed (a multirun carries on past them)
 
 
 @hydra.main(version_base="1.3", config_path="pkg://kanpde.conf", config_name="config")
-def _app(cfg: DictConfig) -> float:
+def _app(cfg: DictConfig) -> float | None:
     from .run import solve  # imported here so that `kanpde --help` stays fast
 
     runtime = HydraConfig.get().runtime
-    metrics = solve(cfg, Path(runtime.output_dir), runtime.choices.get("problem"), runtime.choices.get("model"))
+    try:
+        metrics = solve(cfg, Path(runtime.output_dir), runtime.choices.get("problem"), runtime.choices.get("model"))
+    except Exception as exc:  # noqa: BLE001 - one line per failed job; debug=true re-raises
+        if cfg.debug:
+            raise
+        _report(exc)
+        _failed_jobs.append(runtime.output_dir)
+        return None
     print(f"{metrics['problem']} / {metrics['model']}: rel_l2={metrics['rel_l2']:.3e} "
           f"max_abs_error={metrics['max_abs_error']:.3e} train_seconds={metrics['train_seconds']:.1f} "
           f"steps={metrics['adam_steps']}+{metrics['lbfgs_steps']} -> {runtime.output_dir}")
     return metrics["rel_l2"]
 
 
+def _input_errors() -> tuple[type[BaseException], ...]:
+    """Exception types that mean the command line or a config file was wrong."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    return KanpdeError, HydraException, OmegaConfBaseException
+
+
 def describe(exc: BaseException) -> str:
     """One line saying what was wrong with the input."""
     from hydra.errors import MissingConfigException
-    from omegaconf.errors import OmegaConfBaseException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
     if isinstance(exc, KanpdeError):
         return _first_line(str(exc))
     if isinstance(exc, MissingConfigException):
         match = re.search(r"Could not find '([^/']+)/([^']+)'", str(exc))
         if match:
-            options = ", ".join(sorted(exc.options or []))
+            options = ", ".join(sorted(o for o in exc.options or [] if not o.endswith("_schema")))
             return f"unknown {match.group(1)} {match.group(2)!r}; choices: {options}"
         return _first_line(str(exc))
     cause = exc.__cause__ or exc.__context__
@@ -50,8 +67,10 @@ def describe(exc: BaseException) -> str:
         if isinstance(err, OmegaConfBaseException):
             key = getattr(err, "full_key", None)
             msg = _first_line(getattr(err, "msg", None) or str(err))
-            if "not in struct" in msg and key:
-                return f"unknown config key {key!r}"
+            if isinstance(err, (ConfigKeyError, ConfigAttributeError)) and key:
+                kind = getattr(err, "object_type", None)
+                valid = [f.name for f in dataclasses.fields(kind)] if dataclasses.is_dataclass(kind) else []
+                return f"unknown config key {key!r}" + (f"; valid keys there: {', '.join(valid)}" if valid else "")
             return f"{key}: {msg}" if key else msg
     return f"{type(exc).__name__}: {_first_line(str(exc))}"
 
@@ -69,16 +88,18 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we print the one-line message
     try:
         _app()
-    except KanpdeError as exc:
+    except Exception as exc:  # noqa: BLE001 - reported as one line; debug=true re-raises
         if debug:
             raise
-        print(f"kanpde: error: {describe(exc)}", file=sys.stderr)
+        _report(exc)
         sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - everything else from Hydra/OmegaConf is bad input too
-        if debug:
-            raise
-        print(f"kanpde: error: {describe(exc)} (debug=true shows the traceback)", file=sys.stderr)
+    if _failed_jobs:
         sys.exit(1)
+
+
+def _report(exc: BaseException) -> None:
+    hint = "" if isinstance(exc, _input_errors()) else " (debug=true shows the traceback)"
+    print(f"kanpde: error: {describe(exc)}{hint}", file=sys.stderr)
 
 
 if __name__ == "__main__":

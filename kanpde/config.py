@@ -41,6 +41,8 @@ class Method(str, Enum):
 
 
 class DiffEngine(str, Enum):
+    auto = "auto"
+    jet = "jet"
     autograd = "autograd"
     func = "func"
 
@@ -48,10 +50,10 @@ class DiffEngine(str, Enum):
 @dataclass
 class KANConfig:
     name: str = "kan"
-    hidden: list[int] = field(default_factory=lambda: [5])
+    hidden: list[int] = field(default_factory=lambda: [8, 8])
     basis: str = "bspline"  # bspline | chebyshev | rbf
     grid_size: int = 5  # intervals of the B-spline / RBF grid
-    order: int = 3  # B-spline order k
+    order: int = 4  # B-spline order k (4: the second derivatives a PDE residual takes are C^1)
     degree: int = 5  # Chebyshev degree
     grid_range: list[float] = field(default_factory=lambda: [-1.0, 1.0])
     base_activation: bool = False  # add pykan's SiLU branch to every edge
@@ -77,7 +79,7 @@ class AdamConfig:
 
 @dataclass
 class LBFGSConfig:
-    steps: int = 1000  # iterations; each is one history row
+    steps: int = 3000  # iterations; each is one history row
     lr: float = 1.0
     history_size: int = 50
 
@@ -101,8 +103,8 @@ class OptimConfig:
 @dataclass
 class SamplerConfig:
     method: Method = Method.sobol
-    n_interior: int = 1024
-    n_boundary: int = 256
+    n_interior: int = 512
+    n_boundary: int = 128
     resample_every: int = 0  # Adam steps between fresh collocation points (0: never)
 
 
@@ -125,7 +127,7 @@ class Config:
     seed: int = 0
     dtype: DType = DType.float64
     device: Device = Device.auto
-    diff: DiffEngine = DiffEngine.autograd
+    diff: DiffEngine = DiffEngine.auto  # auto: closed-form jets where the network has them
     resume: bool = False  # continue the checkpoint in the run directory
     overwrite: bool = False  # allow a fresh run in a directory that holds a finished one
     debug: bool = False  # show tracebacks

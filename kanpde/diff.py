@@ -1,9 +1,13 @@
 """Partial derivatives of a network's outputs with respect to its inputs, by name.
 
 A residual asks ``d("u", "x", "x")`` for u_xx, ``d.grad("u")`` for (u_x, u_y, ...), ``d.laplacian("u")``.
-Two interchangeable engines: nested ``torch.autograd.grad`` (the default) and ``torch.func``
-(vmap of nested jacrev/jacfwd). Both keep the graph so the loss can be differentiated again in the
-network parameters; they are tested against each other and against finite differences.
+Three interchangeable engines: ``jet`` (value, gradient and Hessian carried forward through the
+network in closed form, see nets/jet.py; up to order 2, the fast path), nested
+``torch.autograd.grad`` (any order, any callable) and ``torch.func`` (vmap of nested
+jacrev/jacfwd). All keep the graph so the loss can be differentiated again in the network
+parameters; they are tested against each other and against finite differences. ``auto`` picks
+``jet`` when the network prefers it (KANs, where it is several times faster) and the order allows
+it, else ``autograd`` (faster than jets for small tanh MLPs).
 """
 from __future__ import annotations
 
@@ -26,8 +30,9 @@ class Derivatives(ABC):
     so asking twice costs nothing; mixed partials commute (u_xy is u_yx).
     """
 
-    def __init__(self, net: Callable[[Tensor], Tensor], x: Tensor, inputs: Sequence[str], outputs: Sequence[str]):
-        self.net, self.inputs, self.outputs = net, tuple(inputs), tuple(outputs)
+    def __init__(self, net: Callable[[Tensor], Tensor], x: Tensor, inputs: Sequence[str], outputs: Sequence[str],
+                 order: int = 2):
+        self.net, self.inputs, self.outputs, self.order = net, tuple(inputs), tuple(outputs), order
         self._in = {name: i for i, name in enumerate(self.inputs)}
         self._out = {name: i for i, name in enumerate(self.outputs)}
         self.x = x
@@ -117,7 +122,43 @@ class FuncDerivatives(Derivatives):
         return self._tensors[order][(slice(None), field, *wrt)]
 
 
+@DERIVATIVES.register("jet")
+class JetDerivatives(Derivatives):
+    """Closed-form forward propagation through the network's ``jet`` (see nets/jet.py), for
+    derivatives up to ``order`` <= 2. Pure second partials come with the first pass; the first
+    mixed partial asked for recomputes the jet with every pair."""
+
+    def _values(self) -> Tensor:
+        if self.order > 2 or not hasattr(self.net, "jet"):
+            raise KanpdeError(f"diff=jet needs a network with a jet() and derivatives of order <= 2 (asked: {self.order})")
+        if self.order == 0:
+            return self.net(self.x)
+        d = len(self.inputs)
+        return self._propagate(tuple((k, k) for k in range(d)) if self.order == 2 else ())
+
+    def _propagate(self, pairs: tuple[tuple[int, int], ...]) -> Tensor:
+        self.jet = self.net.jet(self.x, pairs)
+        self._pair = {p: i for i, p in enumerate(pairs)}
+        return self.jet.value
+
+    def partial(self, field: int, wrt: tuple[int, ...]) -> Tensor:
+        if len(wrt) > self.order:
+            raise KanpdeError(f"a derivative of order {len(wrt)} was asked for, above the declared order "
+                              f"{self.order} (set max_order on the problem, or order on its condition)")
+        if not wrt:
+            return self.u[:, field]
+        d = len(self.inputs)
+        if len(wrt) == 1:
+            return self.jet.data[1 + wrt[0], :, field]
+        if wrt not in self._pair:
+            self._propagate(tuple((k, l) for k in range(d) for l in range(k, d)))
+        return self.jet.data[1 + d + self._pair[wrt], :, field]
+
+
 def derivatives(engine: str, net: Callable[[Tensor], Tensor], x: Tensor, inputs: Sequence[str],
-                outputs: Sequence[str]) -> Derivatives:
-    """The derivative engine registered as ``engine`` ("autograd" or "func") at points x."""
-    return DERIVATIVES.get(engine)(net, x, inputs, outputs)
+                outputs: Sequence[str], order: int = 2) -> Derivatives:
+    """The derivative engine registered as ``engine`` at points x, for partials up to ``order``;
+    ``auto`` is ``jet`` where the network prefers it and order <= 2, else ``autograd``."""
+    if engine == "auto":
+        engine = "jet" if getattr(net, "prefers_jet", False) and order <= 2 else "autograd"
+    return DERIVATIVES.get(engine)(net, x, inputs, outputs, order)

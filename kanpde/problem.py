@@ -47,6 +47,7 @@ class Condition(ABC):
 
     name: str
     n_points: int | None  # None: the sampler's n_boundary
+    order: int = 0  # highest derivative order the residual asks for
 
     @abstractmethod
     def sample(self, domain: Domain, n: int, method: str, seed: int) -> np.ndarray:
@@ -82,6 +83,7 @@ class Problem(ABC):
     inputs: tuple[str, ...] = ("x", "y")
     outputs: tuple[str, ...] = ("u",)
     residual_names: tuple[str, ...] = ("pde",)
+    max_order: int = 2  # highest derivative order that ``residual`` asks for
     test_points_per_axis: int = 101
 
     domain: Domain
@@ -119,15 +121,16 @@ class Problem(ABC):
             points[c.name] = c.sample(self.domain, n, method, seed + 1000 * (i + 1))
         return points
 
-    def losses(self, points: Mapping[str, Tensor], derivatives: Callable[[Tensor], Derivatives]) -> dict[str, Tensor]:
-        """Mean-square residual of every term: {name: scalar}. ``derivatives(x)`` builds the
-        derivative engine of the network at x."""
-        d = derivatives(points["pde"])
+    def losses(self, points: Mapping[str, Tensor], derivatives: Callable[[Tensor, int], Derivatives]
+               ) -> dict[str, Tensor]:
+        """Mean-square residual of every term: {name: scalar}. ``derivatives(x, order)`` builds
+        the derivative engine of the network at x for partials up to ``order``."""
+        d = derivatives(points["pde"], self.max_order)
         r = self.residual(d.x, d.u, d)
         residuals = r if isinstance(r, dict) else {"pde": r}
         terms = {name: (value**2).mean() for name, value in residuals.items()}
         for c in self.conditions:
-            dc = derivatives(points[c.name])
+            dc = derivatives(points[c.name], c.order)
             terms[c.name] = (c.residual(dc.x, dc) ** 2).mean()
         return terms
 

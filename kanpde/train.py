@@ -103,8 +103,8 @@ class Trainer:
         pts = self.problem.collocation(s.n_interior, s.n_boundary, choice(s.method), self.cfg.seed + 104729 * round_)
         return {k: torch.as_tensor(v, dtype=self.dtype, device=self.device) for k, v in pts.items()}
 
-    def _derivatives(self, x: Tensor):
-        return derivatives(choice(self.cfg.diff), self.net, x, self.problem.inputs, self.problem.outputs)
+    def _derivatives(self, x: Tensor, order: int):
+        return derivatives(choice(self.cfg.diff), self.net, x, self.problem.inputs, self.problem.outputs, order)
 
     def loss(self) -> tuple[Tensor, dict[str, float]]:
         """Weighted total loss (a scalar with graph) and every term's value."""

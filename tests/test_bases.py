@@ -72,7 +72,19 @@ def test_closed_form_derivative_matches_autograd(name, order):
         derivs.append(f)
     autograd = torch.stack(derivs, dim=-1)
     closed = basis.derivative(x.detach(), order)
-    assert torch.allclose(closed, autograd, rtol=1e-10, atol=1e-10 * float(autograd.abs().max()))
+    assert torch.allclose(closed, autograd, rtol=1e-10, atol=1e-10 * float(autograd.detach().abs().max()))
+
+
+@pytest.mark.parametrize("name", BASES.names())
+@pytest.mark.parametrize("order", [0, 1, 2, 3, 5])
+def test_stacked_derivatives_match_single_ones(name, order):
+    basis = make_basis(name, 3, Options)
+    x = sample()
+    stacked = basis.derivatives(x, order)
+    assert stacked.shape == (order + 1, *x.shape, basis.n_basis)
+    assert torch.allclose(stacked[0], basis(x), atol=1e-14)
+    for r in range(1, order + 1):
+        assert torch.allclose(stacked[r], basis.derivative(x, r), rtol=1e-12, atol=1e-12), r
 
 
 @pytest.mark.parametrize("name", BASES.names())

@@ -8,10 +8,11 @@ import torch
 
 from kanpde.diff import DERIVATIVES, derivatives
 from kanpde.errors import KanpdeError
-from kanpde.nets import KAN, MLP
+from kanpde.nets import KAN, MLP, SolutionNet
 
 pytestmark = pytest.mark.usefixtures("float64")
 INPUTS, OUTPUTS = ("x", "y", "t"), ("u", "v")
+ANY_CALLABLE = ("autograd", "func")  # "jet" needs a network with a jet()
 
 
 def analytic(x):
@@ -23,7 +24,7 @@ def points(n=40, dim=3, seed=0):
     return torch.rand(n, dim, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-@pytest.mark.parametrize("engine", DERIVATIVES.names())
+@pytest.mark.parametrize("engine", ANY_CALLABLE)
 def test_closed_forms(engine):
     x = points()
     d = derivatives(engine, analytic, x, INPUTS, OUTPUTS)
@@ -39,24 +40,53 @@ def test_closed_forms(engine):
     assert torch.allclose(d.grad("v"), torch.stack([y * x[:, 2], x[:, 0] * x[:, 2], x[:, 0] * y], 1), atol=1e-12)
 
 
-NETS = {
+CORES = {
     "kan_bspline": lambda: KAN([3, 4, 2], "bspline", grid_size=5),
+    "kan_bspline_k2": lambda: KAN([3, 4, 2], "bspline", grid_size=4, order=2),
+    "kan_bspline_k5": lambda: KAN([3, 4, 2], "bspline", grid_size=3, order=5),
     "kan_chebyshev": lambda: KAN([3, 4, 2], "chebyshev", degree=4),
     "kan_rbf": lambda: KAN([3, 3, 2], "rbf", grid_size=4),
     "kan_deep_base": lambda: KAN([3, 3, 3, 2], "bspline", base_activation=True),
     "mlp": lambda: MLP([3, 8, 8, 2]),
+    "mlp_fourier_silu": lambda: MLP([3, 6, 2], "silu", fourier_features=4),
+    "mlp_sin": lambda: MLP([3, 6, 6, 2], "sin"),
+    "mlp_gelu": lambda: MLP([3, 6, 2], "gelu"),
+    "mlp_softplus": lambda: MLP([3, 6, 2], "softplus"),
 }
+NETS = {name: (lambda make=make: SolutionNet(make(), torch.tensor([-1.0, 0.0, 0.0]), torch.tensor([1.0, 2.0, 0.5])))
+        for name, make in CORES.items()}
 PARTIALS = [w for k in (1, 2, 3) for w in itertools.combinations_with_replacement(INPUTS, k)]
 
 
 @pytest.mark.parametrize("name", NETS)
-def test_autograd_and_func_agree_on_networks(name):
+def test_engines_agree_on_networks(name):
+    """Every engine against nested autograd in float64: all partials up to order 3 (jets: 2)."""
     torch.manual_seed(0)
     net, x = NETS[name](), points(30)
-    a = derivatives("autograd", net, x, INPUTS, OUTPUTS)
-    f = derivatives("func", net, x, INPUTS, OUTPUTS)
-    for field, wrt in itertools.product(OUTPUTS, PARTIALS):
-        assert torch.allclose(a(field, *wrt), f(field, *wrt), rtol=1e-10, atol=1e-10), (field, wrt)
+    a = derivatives("autograd", net, x, INPUTS, OUTPUTS, order=3)
+    for engine in DERIVATIVES.names():
+        order = 2 if engine == "jet" else 3
+        e = derivatives(engine, net, x, INPUTS, OUTPUTS, order=order)
+        for field, wrt in itertools.product(OUTPUTS, PARTIALS):
+            if len(wrt) <= order:
+                ref = a(field, *wrt)
+                assert torch.allclose(e(field, *wrt), ref, rtol=1e-10, atol=1e-10 * (1 + float(ref.detach().abs().max()))), \
+                    (engine, field, wrt)
+
+
+def test_jets_refuse_orders_they_were_not_built_for():
+    net, x = NETS["kan_bspline"](), points(5)
+    with pytest.raises(KanpdeError, match="order 2 was asked for, above the declared order 1"):
+        derivatives("jet", net, x, INPUTS, OUTPUTS, order=1)("u", "x", "x")
+    with pytest.raises(KanpdeError, match="order <= 2"):
+        derivatives("jet", net, x, INPUTS, OUTPUTS, order=3)
+
+
+def test_auto_picks_jets_for_kans_and_autograd_for_mlps():
+    x = points(5)
+    assert type(derivatives("auto", NETS["kan_rbf"](), x, INPUTS, OUTPUTS)).__name__ == "JetDerivatives"
+    assert type(derivatives("auto", NETS["mlp"](), x, INPUTS, OUTPUTS)).__name__ == "AutogradDerivatives"
+    assert type(derivatives("auto", NETS["kan_rbf"](), x, INPUTS, OUTPUTS, order=3)).__name__ == "AutogradDerivatives"
 
 
 @pytest.mark.parametrize("name", NETS)
@@ -65,7 +95,7 @@ def test_second_partials_match_finite_differences(name):
     net, x, h = NETS[name](), points(30), 1e-4
     d = derivatives("autograd", net, x, INPUTS, OUTPUTS)
     e = torch.eye(3) * h
-    u = lambda z: net(z)[:, 0]  # noqa: E731
+    u = lambda z: net(z)[:, 0].detach()  # noqa: E731
     for i, j in [(0, 0), (0, 1), (2, 1)]:
         fd = (u(x + e[i] + e[j]) - u(x + e[i] - e[j]) - u(x - e[i] + e[j]) + u(x - e[i] - e[j])) / (4 * h * h)
         assert torch.allclose(d("u", INPUTS[i], INPUTS[j]), fd, atol=1e-5 * (1 + float(fd.abs().max())))
@@ -74,7 +104,7 @@ def test_second_partials_match_finite_differences(name):
 @pytest.mark.parametrize("engine", DERIVATIVES.names())
 def test_parameter_gradients_flow_through_derivatives(engine):
     torch.manual_seed(2)
-    net = KAN([3, 3, 2])
+    net = NETS["kan_deep_base"]()
     loss = derivatives(engine, net, points(20), INPUTS, OUTPUTS).laplacian("u").pow(2).mean()
     loss.backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())

@@ -60,6 +60,10 @@ class Basis(nn.Module, ABC):
     def derivative(self, x: Tensor, order: int = 1) -> Tensor:
         """Closed-form d^order/dx^order of every basis function: (B, n_in) -> (B, n_in, n_basis)."""
 
+    def derivatives(self, x: Tensor, order: int) -> Tensor:
+        """Values and derivatives up to ``order``: (order + 1, B, n_in, n_basis)."""
+        return torch.stack([self(x), *(self.derivative(x, r) for r in range(1, order + 1))])
+
     @abstractmethod
     def fit_range(self) -> Tensor:
         """(n_in, 2) interval on which each input's basis is meant to be used."""
@@ -123,13 +127,23 @@ class BSpline(Basis):
     def _cox_de_boor(self, x: Tensor, degree: int) -> Tensor:
         """B-splines of the given degree on the knots: (B, n_in) -> (B, n_in, M - 1 - degree)."""
         t = self.knots
-        x = x.unsqueeze(-1)
-        b = ((x >= t[:, :-1]) & (x < t[:, 1:])).to(x.dtype)
+        b = ((x.unsqueeze(-1) >= t[:, :-1]) & (x.unsqueeze(-1) < t[:, 1:])).to(x.dtype)
         for p in range(1, degree + 1):
-            left = (x - t[:, : -(p + 1)]) / (t[:, p:-1] - t[:, : -(p + 1)])
-            right = (t[:, p + 1 :] - x) / (t[:, p + 1 :] - t[:, 1:-p])
-            b = left * b[..., :-1] + right * b[..., 1:]
+            b = self._raise_degree(x, b, p)
         return b
+
+    def _raise_degree(self, x: Tensor, b: Tensor, p: int) -> Tensor:
+        """One Cox-de Boor step: B-splines of degree p-1 -> degree p."""
+        t, x = self.knots, x.unsqueeze(-1)
+        left = (x - t[:, : -(p + 1)]) / (t[:, p:-1] - t[:, : -(p + 1)])
+        right = (t[:, p + 1 :] - x) / (t[:, p + 1 :] - t[:, 1:-p])
+        return left * b[..., :-1] + right * b[..., 1:]
+
+    def _differentiate(self, v: Tensor, p: int) -> Tensor:
+        """Degree p-1 values -> derivative of the degree-p splines:
+        p (v_j/(t_{j+p}-t_j) - v_{j+1}/(t_{j+p+1}-t_{j+1}))."""
+        t = self.knots
+        return p * (v[..., :-1] / (t[:, p:-1] - t[:, : -(p + 1)]) - v[..., 1:] / (t[:, p + 1 :] - t[:, 1:-p]))
 
     def forward(self, x: Tensor) -> Tensor:
         return self._cox_de_boor(x, self.order)
@@ -137,13 +151,24 @@ class BSpline(Basis):
     def derivative(self, x: Tensor, order: int = 1) -> Tensor:
         """d^m B_{j,k} from the B-splines of degree k-m by the difference formula
         dB_{j,p}/dx = p (B_{j,p-1}/(t_{j+p}-t_j) - B_{j+1,p-1}/(t_{j+p+1}-t_{j+1}))."""
-        k, t = self.order, self.knots
+        k = self.order
         if order > k:
             return x.new_zeros(*x.shape, self.n_basis)
         v = self._cox_de_boor(x, k - order)
         for p in range(k - order + 1, k + 1):
-            v = p * (v[..., :-1] / (t[:, p:-1] - t[:, : -(p + 1)]) - v[..., 1:] / (t[:, p + 1 :] - t[:, 1:-p]))
+            v = self._differentiate(v, p)
         return v
+
+    def derivatives(self, x: Tensor, order: int) -> Tensor:
+        """One Cox-de Boor recursion up to degree k, each derivative branching off on the way."""
+        k = self.order
+        lowest = max(k - order, 0)
+        b = self._cox_de_boor(x, lowest)
+        branches = [b]  # branches[r]: the r-th derivative of degree lowest + r splines
+        for p in range(lowest + 1, k + 1):
+            branches = [self._raise_degree(x, branches[0], p)] + [self._differentiate(v, p) for v in branches]
+        zeros = [x.new_zeros(*x.shape, self.n_basis)] * (order + 1 - len(branches))
+        return torch.stack([*branches, *zeros])
 
     def identity_coefficients(self) -> Tensor:
         """Greville abscissae: the spline with c_j = mean(t_{j+1..j+k}) is exactly x."""
@@ -238,6 +263,12 @@ class Chebyshev(Basis):
     def derivative(self, x: Tensor, order: int = 1) -> Tensor:
         m = self._derivative_map(order).to(x)
         return self._chebyshev(torch.tanh(x), m.shape[0]) @ m
+
+    def derivatives(self, x: Tensor, order: int) -> Tensor:
+        """T_0..T_{D+order} of tanh(x) once, then one small matmul per derivative order."""
+        t = self._chebyshev(torch.tanh(x), self.n_basis + order)
+        return torch.stack([t[..., : self.n_basis], *(t[..., : self.n_basis + r] @ self._derivative_map(r).to(x)
+                                                      for r in range(1, order + 1))])
 
 
 @BASES.register("rbf")

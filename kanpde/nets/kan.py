@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from .bases import Basis, BSpline, make_basis
+from .jet import UNIT_DERIVATIVES, Jet
 
 
 class KANLayer(nn.Module):
@@ -40,6 +41,17 @@ class KANLayer(nn.Module):
         if self.base is not None:
             y = y + F.silu(x) @ self.base
         return y
+
+    def jet(self, jet: Jet) -> Jet:
+        """Closed-form derivatives of the output (see nets.jet): the basis rows of every jet
+        component times the coefficients, as one matmul."""
+        z = jet.value
+        rows = jet.chain(self.basis.derivatives(z, 2 if jet.pairs else 1))  # (C, N, n_in, n_basis)
+        c, n = rows.shape[:2]
+        out = rows.reshape(c * n, -1) @ self.weight()
+        if self.base is not None:
+            out = out + jet.chain(UNIT_DERIVATIVES["silu"](z)).reshape(c * n, -1) @ self.base
+        return jet.replace(out.reshape(c, n, self.n_out))
 
     def edge_values(self, x: Tensor) -> Tensor:
         """Every edge's activation phi_io(x_i): (B, n_in) -> (B, n_in, n_out)."""
@@ -88,6 +100,11 @@ class KAN(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return x
+
+    def jet(self, jet: Jet) -> Jet:
+        for layer in self.layers:
+            jet = layer.jet(jet)
+        return jet
 
     def layer_inputs(self, x: Tensor) -> list[Tensor]:
         """The input of every layer for network inputs x: a list of (B, widths[l])."""

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from .jet import UNIT_DERIVATIVES, Jet, elementwise, linear
 
 
 class Sine(nn.Module):
@@ -46,6 +47,7 @@ class MLP(nn.Module):
         if fourier_features < 0:
             raise ConfigError("model.fourier_features", f"must be >= 0, got {fourier_features}")
         self.widths = [int(w) for w in widths]
+        self.activation = activation
         layers: list[nn.Module] = []
         n_in = self.widths[0]
         if fourier_features:
@@ -63,3 +65,17 @@ class MLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
+
+    def jet(self, jet: Jet) -> Jet:
+        """Closed-form derivatives of the output (see nets.jet)."""
+        act = UNIT_DERIVATIVES[self.activation]
+        for module in self.net:
+            if isinstance(module, nn.Linear):
+                jet = linear(jet, module.weight, module.bias)
+            elif isinstance(module, FourierFeatures):
+                z = linear(jet, 2 * math.pi * module.frequencies.T, None)
+                jet = z.replace(torch.cat([z.chain(UNIT_DERIVATIVES["cos"](z.value)),
+                                           z.chain(UNIT_DERIVATIVES["sin"](z.value))], dim=-1))
+            else:
+                jet = elementwise(act(jet.value), jet)
+        return jet
