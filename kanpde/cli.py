@@ -59,7 +59,7 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, MissingConfigException):
         match = re.search(r"Could not find '([^/']+)/([^']+)'", str(exc))
         if match:
-            options = ", ".join(sorted(o for o in exc.options or [] if not o.endswith("_schema")))
+            options = ", ".join(sorted(exc.options or []))
             return f"unknown {match.group(1)} {match.group(2)!r}; choices: {options}"
         return _first_line(str(exc))
     cause = exc.__cause__ or exc.__context__
@@ -88,6 +88,8 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we print the one-line message
     try:
         _app()
+    except BrokenPipeError:  # `kanpde --help | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except Exception as exc:  # noqa: BLE001 - reported as one line; debug=true re-raises
         if debug:
             raise

@@ -137,8 +137,8 @@ def register_configs() -> None:
     """Put the schemas in Hydra's ConfigStore (the YAML files extend them)."""
     cs = ConfigStore.instance()
     cs.store(name="kanpde_schema", node=Config)
-    cs.store(group="model", name="kan_schema", node=KANConfig)
-    cs.store(group="model", name="mlp_schema", node=MLPConfig)
+    cs.store(name="kan_schema", node=KANConfig)  # extended by conf/model/kan.yaml
+    cs.store(name="mlp_schema", node=MLPConfig)
 
 
 def choice(value: Any) -> str:

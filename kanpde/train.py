@@ -217,8 +217,8 @@ class Trainer:
     # ----- the loop --------------------------------------------------------------------------------
     def run(self) -> None:
         """Train to the end of both phases (L-BFGS stops early once it makes no progress)."""
-        bar = tqdm(total=self.total_steps, initial=self.global_step, disable=not self.cfg.output.progress,
-                   dynamic_ncols=True, leave=False)
+        bar = tqdm(total=self.total_steps, initial=self.global_step, dynamic_ncols=True, leave=False,
+                   disable=None if self.cfg.output.progress else True)  # None: only on a terminal
         try:
             for phase, steps in ((ADAM, self.cfg.optim.adam.steps), (LBFGS, self.cfg.optim.lbfgs.steps)):
                 if self.phase > phase or (phase == LBFGS and self.converged):

@@ -7,6 +7,7 @@ import shutil
 import meshio
 import numpy as np
 import pytest
+import torch
 from conftest import HERE, TINY, run_cli
 
 from kanpde.io import read_history
@@ -71,6 +72,17 @@ def test_bad_input_is_one_clear_line(tmp_path, args, message):
     result = run_cli(*QUICK, *args, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert message in one_error_line(result)
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu(tmp_path):
+    line = one_error_line(run_cli(*QUICK, "device=cuda", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path))
+    assert "device: cuda was asked for but torch.cuda.is_available() is False" in line
+
+
+def test_help_lists_the_config_groups(tmp_path):
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.returncode == 0 and "problem: poisson2d, poisson2d_kan_paper" in result.stdout
 
 
 def test_debug_shows_the_traceback(tmp_path):

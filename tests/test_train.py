@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from helpers import make_config
 
 from kanpde.io import read_history, read_json
@@ -26,7 +27,8 @@ def test_mlp_solves_poisson2d(tmp_path):
     assert metrics["status"] == "ok" and metrics["rel_l2"] < 3e-2, metrics["rel_l2"]
 
 
-@pytest.mark.parametrize("model", ["model=kan", "model=kan model.basis=bspline", "model=mlp"])
+@pytest.mark.parametrize("model", ["model=kan", "model=kan model.basis=chebyshev dtype=float32", "model=mlp",
+                                   "model=mlp dtype=float32"])
 def test_same_seed_same_numbers_bitwise(tmp_path, model):
     cfg = make_config(*SMALL, *model.split(), "optim.adam.steps=30", "optim.lbfgs.steps=20",
                       "optim.grid.update_every=10", "sampler.resample_every=10")
@@ -67,6 +69,13 @@ def test_grid_update_and_extension_on_schedule(tmp_path):
     assert metrics["events"][0]["event"] == "grid extended to 10"
     loss = read_history(tmp_path / "history.h5")["loss"]
     assert loss[30] < 1.5 * loss[29]  # the extended KAN carries on where it was
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_trains_on_cuda(tmp_path):
+    cfg = make_config(*SMALL, "device=cuda", "optim.adam.steps=200", "optim.lbfgs.steps=200")
+    metrics = solve(cfg, tmp_path)
+    assert metrics["device"].startswith("cuda") and metrics["rel_l2"] < 5e-2
 
 
 def test_metrics_contract(tmp_path):
