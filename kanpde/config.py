@@ -177,6 +177,8 @@ def validate(cfg: Any) -> None:
         raise ConfigError("optim.grid.extend_to", "needs one grid size per step in optim.grid.extend_at")
     if grid.extend_at and list(grid.extend_at) != sorted(grid.extend_at):
         raise ConfigError("optim.grid.extend_at", f"steps must increase, got {list(grid.extend_at)}")
+    if (grid.update_every or grid.extend_at) and cfg.model.get("basis", "bspline") != "bspline":
+        raise ConfigError("optim.grid", f"grid updates and extension need model.basis=bspline, not {cfg.model.basis}")
     if not 0 <= grid.eps <= 1:
         raise ConfigError("optim.grid.eps", f"must be in [0, 1], got {grid.eps}")
 

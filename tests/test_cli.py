@@ -64,6 +64,7 @@ BAD_INPUT = [
     (["problem.weights.bc=2"], "unknown config key 'problem.weights.bc'"),
     (["+problem.weights.bc=2"], "problem.weights.bc: no loss term named 'bc'; terms: pde, boundary"),
     (["model.activation=relu6", "model=mlp"], "model.activation: unknown activation 'relu6'"),
+    (["model.basis=rbf", "optim.grid.update_every=10"], "optim.grid: grid updates and extension need model.basis=bspline"),
 ]
 
 
