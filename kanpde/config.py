@@ -98,6 +98,7 @@ class OptimConfig:
     adam: AdamConfig = field(default_factory=AdamConfig)
     lbfgs: LBFGSConfig = field(default_factory=LBFGSConfig)
     grid: GridConfig = field(default_factory=GridConfig)
+    time_limit: float = 0.0  # stop training after this many seconds (0: no limit), for equal-time comparisons
 
 
 @dataclass
@@ -163,6 +164,7 @@ def _at_least(cfg: Any, key: str, minimum: float) -> None:
 def validate(cfg: Any) -> None:
     """Range checks that the schema's types cannot express; raises ConfigError naming the key."""
     for key in ("optim.adam.steps", "optim.lbfgs.steps", "optim.grid.update_every", "sampler.resample_every",
+                "optim.time_limit",
                 "sampler.n_boundary", "output.eval_every", "seed"):
         _at_least(cfg, key, 0)
     for key in ("sampler.n_interior", "output.checkpoint_every", "optim.lbfgs.history_size"):

@@ -147,8 +147,8 @@ def solve(cfg: Any, run_dir: str | Path, problem_name: str | None = None, model_
     if resume_state is not None:
         trainer.restore(resume_state["trainer"])
         log.info("resuming %s at step %d", run_dir, trainer.global_step)
-    base = {"problem": problem_name, "model": model_name, "seed": int(cfg.seed),
-            "n_params": sum(p.numel() for p in net.parameters()), "device": str(device),
+    base = {"problem": problem_name, "model": model_name, "network": "kan" if net.is_kan else "mlp",
+            "inputs": list(problem.inputs), "outputs": list(problem.outputs), "seed": int(cfg.seed), "n_params": sum(p.numel() for p in net.parameters()), "device": str(device),
             "dtype": str(dtype).replace("torch.", ""), "kanpde_version": __version__, "torch_version": torch.__version__}
     write_json(run_dir / METRICS, {**base, "status": "running"})
 

@@ -91,7 +91,7 @@ class Trainer:
         self.history = History()
         self.phase, self.phase_step, self.elapsed = ADAM, 0, 0.0
         self.lr_scale, self.rollbacks, self.events = 1.0, 0, []
-        self.sample_round, self.converged = 0, False
+        self.sample_round, self.converged, self.out_of_time = 0, False, False
         self.points = self._sample(0)
         self.optimizer = self._make_optimizer()
         self._memo: _Memo | None = None
@@ -221,7 +221,7 @@ class Trainer:
                    disable=None if self.cfg.output.progress else True)  # None: only on a terminal
         try:
             for phase, steps in ((ADAM, self.cfg.optim.adam.steps), (LBFGS, self.cfg.optim.lbfgs.steps)):
-                if self.phase > phase or (phase == LBFGS and self.converged):
+                if self.phase > phase or (phase == LBFGS and self.converged) or self.out_of_time:
                     continue
                 if self.phase < phase:
                     self.phase, self.phase_step, self.lr_scale = phase, 0, 1.0
@@ -233,7 +233,13 @@ class Trainer:
             bar.close()
 
     def _run_phase(self, steps: int, bar) -> None:
+        limit = self.cfg.optim.time_limit
         while self.phase_step < steps:
+            if limit and self.elapsed >= limit:
+                self.out_of_time = True
+                self.events.append({"step": self.global_step, "event": f"time limit of {limit:g} s reached"})
+                log.info("time limit of %g s reached at step %d", limit, self.global_step)
+                return
             if self._snapshot is None or self.phase_step % SNAPSHOT_EVERY == 0:
                 self._take_snapshot()
             start = time.perf_counter()
@@ -279,7 +285,8 @@ class Trainer:
         return {"net": self.net.state_dict(), "grid_sizes": grids, "optimizer": self.optimizer.state_dict(),
                 "phase": self.phase, "phase_step": self.phase_step, "elapsed": self.elapsed,
                 "lr_scale": self.lr_scale, "rollbacks": self.rollbacks, "events": self.events,
-                "sample_round": self.sample_round, "history": self.history.rows, "converged": self.converged}
+                "sample_round": self.sample_round, "history": self.history.rows, "converged": self.converged,
+                "out_of_time": self.out_of_time}
 
     def restore(self, state: dict) -> None:
         if self.net.is_kan:
@@ -288,6 +295,7 @@ class Trainer:
         self.phase, self.phase_step, self.elapsed = state["phase"], state["phase_step"], state["elapsed"]
         self.lr_scale, self.rollbacks, self.events = state["lr_scale"], state["rollbacks"], state["events"]
         self.sample_round, self.converged = state["sample_round"], state["converged"]
+        self.out_of_time = state["out_of_time"]
         self.points = self._sample(self.sample_round)
         self.history.rows = state["history"]
         self.optimizer = self._make_optimizer()
