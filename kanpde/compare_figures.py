@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+import matplotlib.ticker
 import meshio
 import numpy as np
 from matplotlib.figure import Figure
@@ -75,7 +76,12 @@ def error_vs_params(problem: str, runs: Sequence[Run], colours: dict[str, str], 
             ok = [r for r in members if r.ok]
             ax.scatter([r.metrics["n_params"] for r in ok], [r.metrics["rel_l2"] for r in ok],
                        color=colours[model[1]], label=model[1], s=14)
-        ax.set_xscale("log")
+        sizes = [r.metrics["n_params"] for r in runs if r.ok]
+        if sizes and max(sizes) >= 10 * min(sizes):
+            ax.set_xscale("log")
+        else:
+            ax.margins(x=0.3)
+            ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:.0f}"))
         ax.set_yscale("log")
         ax.set_xlabel("parameters")
         ax.set_ylabel("final relative L2 error")

@@ -51,7 +51,7 @@ def test_default_run_writes_the_output_contract(tmp_path):
 
 BAD_INPUT = [
     (["problem=poisson9d"], "unknown problem 'poisson9d'; choices: poisson2d, poisson2d_kan_paper"),
-    (["model=transformer"], "unknown model 'transformer'; choices: kan, mlp"),
+    (["model=transformer"], "unknown model 'transformer'; choices: kan, kan_small, mlp, mlp_small"),
     (["model.basis=fourier"], "model.basis: unknown basis 'fourier'; choices: bspline, chebyshev, rbf"),
     (["model.widht=3"], "unknown config key 'model.widht'"),
     (["optim.adam.setps=3"], "unknown config key 'optim.adam.setps'"),

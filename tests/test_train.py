@@ -77,6 +77,22 @@ def test_trains_on_cuda(tmp_path):
     assert metrics["device"].startswith("cuda") and metrics["rel_l2"] < 5e-2
 
 
+def test_time_limit_stops_training(tmp_path):
+    cfg = make_config(*SMALL, "optim.adam.steps=100000", "optim.lbfgs.steps=100000", "optim.time_limit=2")
+    metrics = solve(cfg, tmp_path)
+    assert metrics["status"] == "ok" and 2 <= metrics["train_seconds"] < 3
+    assert metrics["lbfgs_steps"] == 0 and metrics["events"][-1]["event"] == "time limit of 2 s reached"
+
+
+@pytest.mark.parametrize("a,b", [("kan", "mlp"), ("kan_small", "mlp_small")])
+def test_presets_are_parameter_matched(a, b):
+    from kanpde.nets import build_model
+
+    sizes = [sum(p.numel() for p in build_model(make_config(f"model={m}").model, 2, 1, [-1, -1], [1, 1]).parameters())
+             for m in (a, b)]
+    assert abs(sizes[0] - sizes[1]) <= 0.1 * sizes[0], sizes
+
+
 def test_metrics_contract(tmp_path):
     cfg = make_config(*SMALL, "optim.adam.steps=5", "optim.lbfgs.steps=3")
     solve(cfg, tmp_path, "poisson2d", "kan")
