@@ -27,9 +27,16 @@ FONT = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsi
 
 
 def _colours(runs: Sequence[Run]) -> dict[str, str]:
-    models = sorted({r.key[1] for r in runs}, key=lambda m: (not m.startswith("kan"), m))
-    palette = matplotlib.colormaps["tab10"].colors
-    return {m: matplotlib.colors.to_hex(palette[i % len(palette)]) for i, m in enumerate(models)}
+    """Blues and greens for KAN models, oranges and reds for MLPs, stable across figures."""
+    families = {"kan": ["#1f77b4", "#17becf", "#2ca02c", "#9467bd"], "mlp": ["#ff7f0e", "#d62728", "#8c564b", "#e377c2"]}
+    colours, used = {}, {"kan": 0, "mlp": 0}
+    for model in sorted({r.key[1] for r in runs}):
+        network = next(r.metrics.get("network", "kan" if model.startswith("kan") else "mlp")
+                       for r in runs if r.key[1] == model)
+        palette = families.get(network, families["mlp"])
+        colours[model] = palette[used.setdefault(network, 0) % len(palette)]
+        used[network] += 1
+    return colours
 
 
 def _save(fig: Figure, stem: Path) -> list[Path]:
@@ -47,7 +54,7 @@ def convergence(problem: str, runs: Sequence[Run], colours: dict[str, str], out:
         fig = Figure(figsize=(7.0, 2.6), layout="constrained")
         ax_t, ax_s = fig.subplots(1, 2, sharey=True)
         labelled = set()
-        for run in runs:
+        for run in sorted(runs, key=lambda r: r.key[1]):
             h = run.history
             if not h or len(h.get("eval/step", [])) == 0:
                 continue
