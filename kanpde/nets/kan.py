@@ -45,13 +45,19 @@ class KANLayer(nn.Module):
     def jet(self, jet: Jet) -> Jet:
         """Closed-form derivatives of the output (see nets.jet): the basis rows of every jet
         component times the coefficients, as one matmul."""
-        z = jet.value
-        rows = jet.chain(self.basis.derivatives(z, 2 if jet.pairs else 1))  # (C, N, n_in, n_basis)
-        c, n = rows.shape[:2]
-        out = rows.reshape(c * n, -1) @ self.weight()
+        c, n = jet.data.shape[:2]
+        out = self.jet_rows(jet) @ self.weight()
         if self.base is not None:
-            out = out + jet.chain(UNIT_DERIVATIVES["silu"](z)).reshape(c * n, -1) @ self.base
+            out = out + jet.chain(UNIT_DERIVATIVES["silu"](jet.value)).reshape(c * n, -1) @ self.base
         return jet.replace(out.reshape(c, n, self.n_out))
+
+    def jet_rows(self, jet: Jet) -> Tensor:
+        """(C * N, n_in * n_basis) basis rows of every jet component (the chain rule applied to the
+        basis and its derivatives). Their backward to the input uses the next closed-form
+        derivative (BasisJet), not the autograd graph of the recursion."""
+        order = 2 if jet.pairs else 1
+        rows = jet.chain(BasisJet.apply(jet.value, self.basis, order))  # (C, N, n_in, n_basis)
+        return rows.reshape(rows.shape[0] * rows.shape[1], -1)
 
     def edge_values(self, x: Tensor) -> Tensor:
         """Every edge's activation phi_io(x_i): (B, n_in) -> (B, n_in, n_out)."""
@@ -73,6 +79,24 @@ class KANLayer(nn.Module):
             self.coef.copy_(coef)  # same Parameter object: the optimiser's state stays attached
         else:
             self.coef = nn.Parameter(coef)
+
+
+class BasisJet(torch.autograd.Function):
+    """basis.derivatives(z, order) with a closed-form backward: d/dz of the r-th derivative is the
+    (r+1)-th, so the gradient to z is sum_r grad_r * B^(r+1), summed over the basis axis."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor, basis: Basis, order: int) -> Tensor:
+        stacked = basis.derivatives(z, order + 1) if z.requires_grad else basis.derivatives(z, order)
+        if z.requires_grad:
+            ctx.save_for_backward(stacked[1:])
+            return stacked[: order + 1]
+        return stacked
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (higher,) = ctx.saved_tensors
+        return (grad * higher).sum(dim=(0, 3)), None, None
 
 
 class KAN(nn.Module):

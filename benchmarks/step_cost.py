@@ -1,0 +1,176 @@
+"""Cost of one PINN training step (loss + backward) for kanpde's KAN, its MLP and pykan.
+
+    python benchmarks/step_cost.py [--rounds 15] [--memory]
+
+Workload (issue 7): Poisson on [-1, 1]^2, 441 interior points (21 x 21 grid) and 84 boundary
+points, loss 0.01 * mean(lap u - f)^2 + mean(u_b - g)^2, one loss evaluation and one backward pass.
+Every variant is timed in the same process in interleaved rounds (each round times every variant
+once, ``--reps`` steps each), so machine load hits all alike; the table gives the median over
+rounds and the min-max. pykan (``pip install pykan==0.2.8``) is optional and skipped with a note
+when missing. The last line is ``kan/mlp=<x> pykan/kan=<y>``: kanpde's KAN [2,10,1] (closed-form
+jets) over the tanh MLP [2,20,20,20,1] with nested autograd, and pykan's default model over
+kanpde's KAN. ``--memory`` adds the peak resident memory one step adds (a fresh subprocess per
+variant, for 4096 and 65536 points).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable
+
+import torch
+
+from kanpde.diff import derivatives
+from kanpde.nets import KAN, MLP, SolutionNet
+
+PI = math.pi
+
+
+def points(n_side: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Interior grid (n_side^2, 2) and boundary points (4 n_side, 2) on [-1, 1]^2."""
+    s = torch.linspace(-1, 1, n_side)
+    gx, gy = torch.meshgrid(s, s, indexing="ij")
+    interior = torch.stack([gx.ravel(), gy.ravel()], 1)
+    ones = torch.ones(n_side)
+    boundary = torch.cat([torch.stack([-ones, s], 1), torch.stack([ones, s], 1),
+                          torch.stack([s, -ones], 1), torch.stack([s, ones], 1)])
+    return interior, boundary
+
+
+def source(x: torch.Tensor) -> torch.Tensor:
+    return -2 * PI**2 * torch.sin(PI * x[:, 0]) * torch.sin(PI * x[:, 1])
+
+
+def kanpde_step(net: SolutionNet, engine: str, xi: torch.Tensor, xb: torch.Tensor) -> Callable[[], None]:
+    def step() -> None:
+        net.zero_grad()
+        d = derivatives(engine, net, xi, ("x", "y"), ("u",), order=2)
+        pde = ((d.laplacian("u") - source(xi)) ** 2).mean()
+        bc = (net(xb)[:, 0] ** 2).mean()
+        (0.01 * pde + bc).backward()
+    return step
+
+
+def pykan_step(speed: bool, xi: torch.Tensor, xb: torch.Tensor) -> Callable[[], None] | None:
+    """pykan's PDE tutorial recipe: a [2,10,1] KAN, Laplacian from nested batch Jacobians."""
+    try:
+        from kan import KAN as PyKAN
+    except ImportError:
+        return None
+    model = PyKAN(width=[2, 10, 1], grid=5, k=3, seed=0, auto_save=False)
+    if speed:
+        model.speed()
+
+    def batch_jacobian(f, x):
+        return torch.autograd.functional.jacobian(lambda z: f(z).sum(dim=0), x, create_graph=True).permute(1, 0, 2)
+
+    def step() -> None:
+        model.zero_grad()
+        grad = lambda z: batch_jacobian(model, z)[:, 0, :]  # noqa: E731
+        hessian = batch_jacobian(grad, xi)
+        lap = torch.diagonal(hessian, dim1=1, dim2=2).sum(1)
+        pde = ((lap - source(xi)) ** 2).mean()
+        bc = (model(xb)[:, 0] ** 2).mean()
+        (0.01 * pde + bc).backward()
+    return step
+
+
+def networks(widths_kan: list[int]) -> dict[str, SolutionNet]:
+    torch.manual_seed(0)
+    lo, hi = -torch.ones(2), torch.ones(2)
+    return {"kan": SolutionNet(KAN(widths_kan, "bspline", grid_size=5, order=3), lo, hi),
+            "mlp": SolutionNet(MLP([2, 20, 20, 20, 1], "tanh"), lo, hi)}
+
+
+def variants(workload: str, n_points: int | None = None) -> dict[str, Callable[[], None]]:
+    if workload == "small":
+        xi, xb = points(21)
+        nets = networks([2, 10, 1])
+    else:
+        side = int(round(math.sqrt(n_points or 4096)))
+        xi, xb = points(side)
+        nets = networks([2, 8, 8, 1])
+    out = {
+        "kanpde KAN, jets": kanpde_step(nets["kan"], "jet", xi, xb),
+        "kanpde KAN, nested autograd": kanpde_step(nets["kan"], "autograd", xi, xb),
+        "MLP, nested autograd": kanpde_step(nets["mlp"], "autograd", xi, xb),
+        "MLP, jets": kanpde_step(nets["mlp"], "jet", xi, xb),
+    }
+    if workload == "small":
+        for name, speed in (("pykan 0.2.8 default", False), ("pykan 0.2.8 speed()", True)):
+            step = pykan_step(speed, xi, xb)
+            if step is not None:
+                out[name] = step
+    return out
+
+
+def time_interleaved(steps: dict[str, Callable[[], None]], rounds: int, reps: int) -> dict[str, list[float]]:
+    for step in steps.values():  # warm-up
+        step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(reps):
+                step()
+            times[name].append((time.perf_counter() - start) / reps * 1e3)
+    return times
+
+
+def table(title: str, times: dict[str, list[float]]) -> None:
+    print(f"\n{title}\n| variant | median ms/step | min - max |\n|---|---|---|")
+    for name, ts in times.items():
+        print(f"| {name} | {statistics.median(ts):.2f} | {min(ts):.2f} - {max(ts):.2f} |")
+
+
+def peak_memory(variant: str, n_points: int) -> float:
+    """MiB that one step adds to the peak resident set, measured in a fresh process."""
+    result = subprocess.run([sys.executable, __file__, "--memory-of", variant, "--points", str(n_points)],
+                            capture_output=True, text=True, check=True)
+    return float(result.stdout.strip())
+
+
+def _measure_memory(variant: str, n_points: int) -> None:
+    step = variants("large", n_points)[variant]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step()
+    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)  # KiB -> MiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--memory-of", help=argparse.SUPPRESS)
+    parser.add_argument("--points", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_default_dtype(torch.float32)
+    if args.memory_of:
+        return _measure_memory(args.memory_of, args.points)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU")
+    small = variants("small")
+    if "pykan 0.2.8 default" not in small:
+        print("pykan is not installed (pip install pykan==0.2.8): its rows are skipped")
+    times = time_interleaved(small, args.rounds, args.reps)
+    table("KAN [2,10,1] G=5 k=3 / MLP [2,20,20,20,1]; 441 interior + 84 boundary points", times)
+    large = time_interleaved(variants("large", 4096), max(3, args.rounds // 3), 2)
+    table("KAN [2,8,8,1] G=5 k=3 / MLP [2,20,20,20,1]; 4096 interior + 256 boundary points", large)
+    if args.memory:
+        print("\n| variant | points | peak MiB added by one step |\n|---|---|---|")
+        for n in (4096, 65536):
+            for name in ("kanpde KAN, jets", "kanpde KAN, nested autograd", "MLP, nested autograd"):
+                print(f"| {name} | {n} | {peak_memory(name, n):.0f} |")
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    kan, mlp = med["kanpde KAN, jets"], med["MLP, nested autograd"]
+    pykan = med.get("pykan 0.2.8 default", math.nan)
+    print(f"kan/mlp={kan / mlp:.2f} pykan/kan={pykan / kan:.1f}")
+
+
+if __name__ == "__main__":
+    main()
