@@ -1,6 +1,6 @@
 """Cost of one PINN training step (loss + backward) for kanpde's KAN, its MLP and pykan.
 
-    python benchmarks/step_cost.py [--rounds 15] [--memory]
+    python benchmarks/step_cost.py [--rounds 15] [--memory] [--out results/step_cost.md]
 
 Workload (issue 7): Poisson on [-1, 1]^2, 441 interior points (21 x 21 grid) and 84 boundary
 points, loss 0.01 * mean(lap u - f)^2 + mean(u_b - g)^2, one loss evaluation and one backward pass.
@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -122,10 +123,19 @@ def time_interleaved(steps: dict[str, Callable[[], None]], rounds: int, reps: in
     return times
 
 
+REPORT: list[str] = []
+
+
+def say(line: str) -> None:
+    """Print a line of the report (and keep it for --out)."""
+    print(line)
+    REPORT.append(line)
+
+
 def table(title: str, times: dict[str, list[float]]) -> None:
-    print(f"\n{title}\n| variant | median ms/step | min - max |\n|---|---|---|")
+    say(f"\n{title}\n\n| variant | median ms/step | min - max |\n|---|---|---|")
     for name, ts in times.items():
-        print(f"| {name} | {statistics.median(ts):.2f} | {min(ts):.2f} - {max(ts):.2f} |")
+        say(f"| {name} | {statistics.median(ts):.2f} | {min(ts):.2f} - {max(ts):.2f} |")
 
 
 def peak_memory(variant: str, n_points: int) -> float:
@@ -147,28 +157,32 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--out", type=Path, help="also write the report to this markdown file")
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)
     parser.add_argument("--points", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_default_dtype(torch.float32)
     if args.memory_of:
         return _measure_memory(args.memory_of, args.points)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU")
+    say(f"# One PINN step: `{' '.join(['python benchmarks/step_cost.py', *sys.argv[1:]])}`")
+    say(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU; {args.rounds} interleaved rounds")
     small = variants("small")
     if "pykan 0.2.8 default" not in small:
-        print("pykan is not installed (pip install pykan==0.2.8): its rows are skipped")
+        say("pykan is not installed (pip install pykan==0.2.8): its rows are skipped")
     times = time_interleaved(small, args.rounds, args.reps)
     table("KAN [2,10,1] G=5 k=3 / MLP [2,20,20,20,1]; 441 interior + 84 boundary points", times)
     large = time_interleaved(variants("large", 4096), max(3, args.rounds // 3), 2)
     table("KAN [2,8,8,1] G=5 k=3 / MLP [2,20,20,20,1]; 4096 interior + 256 boundary points", large)
     if args.memory:
-        print("\n| variant | points | peak MiB added by one step |\n|---|---|---|")
+        say("\n| variant | points | peak MiB added by one step (resident set; 0: below what setup used) |\n|---|---|---|")
         for n in (4096, 65536):
             for name in ("kanpde KAN, jets", "kanpde KAN, nested autograd", "MLP, nested autograd"):
-                print(f"| {name} | {n} | {peak_memory(name, n):.0f} |")
+                say(f"| {name} | {n} | {peak_memory(name, n):.0f} |")
     med = {name: statistics.median(ts) for name, ts in times.items()}
     kan, mlp = med["kanpde KAN, jets"], med["MLP, nested autograd"]
     pykan = med.get("pykan 0.2.8 default", math.nan)
+    if args.out:
+        args.out.write_text("\n".join(REPORT + ["", f"kan/mlp={kan / mlp:.2f} pykan/kan={pykan / kan:.1f}"]) + "\n")
     print(f"kan/mlp={kan / mlp:.2f} pykan/kan={pykan / kan:.1f}")
 
 

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 from ..registry import Registry
+from .cardinal import is_uniform, uniform_derivatives
 
 BASES: Registry[type["Basis"]] = Registry("basis", "model.basis")
 
@@ -107,6 +108,14 @@ class BSpline(Basis):
         return self.knots.shape[1] - 2 * self.order - 1
 
     @property
+    def uniform(self) -> bool:
+        """Equally spaced knots (checked again whenever the knots change)."""
+        key = (self.knots.data_ptr(), self.knots._version)
+        if getattr(self, "_uniform_key", None) != key:
+            self._uniform_key, self._uniform = key, is_uniform(self.knots)
+        return self._uniform
+
+    @property
     def n_basis(self) -> int:
         return self.grid_size + self.order
 
@@ -160,8 +169,11 @@ class BSpline(Basis):
         return v
 
     def derivatives(self, x: Tensor, order: int) -> Tensor:
-        """One Cox-de Boor recursion up to degree k, each derivative branching off on the way."""
+        """Uniform knots and no autograd graph wanted: the polynomial pieces (nets/cardinal.py).
+        Otherwise one Cox-de Boor recursion up to degree k, each derivative branching off."""
         k = self.order
+        if not (x.requires_grad and torch.is_grad_enabled()) and self.uniform:
+            return uniform_derivatives(x, self.knots, k, order)
         lowest = max(k - order, 0)
         b = self._cox_de_boor(x, lowest)
         branches = [b]  # branches[r]: the r-th derivative of degree lowest + r splines

@@ -40,23 +40,27 @@ class Jet:
     def value(self) -> Tensor:
         return self.data[0]
 
-    def grad_products(self) -> Tensor:
-        """z_k z_l for every pair: (P, N, n)."""
-        g = self.data[1 : 1 + self.d]
-        k = [p[0] for p in self.pairs]
-        l_ = [p[1] for p in self.pairs]
-        return g[k] * g[l_]
+    def parts(self) -> tuple[Tensor, Tensor, Tensor]:
+        """(value (1, N, n), first partials (d, N, n), second partials (P, N, n)), split in one op
+        (a split's backward is one concatenation, where separate slices would each allocate)."""
+        return self.data.split([1, self.d, len(self.pairs)])
+
+    def grad_products(self, g: Tensor) -> Tensor:
+        """z_k z_l for every pair, from the first partials g (d, N, n): (P, N, n)."""
+        if self.pairs == tuple((i, i) for i in range(self.d)):
+            return g * g
+        return g[[p[0] for p in self.pairs]] * g[[p[1] for p in self.pairs]]
 
     def chain(self, f: Tensor) -> Tensor:
-        """Components of f(z) from f, f', f'' at z stacked as f (3, N, n...); trailing dims of f
-        beyond the jet's broadcast (e.g. a basis axis): (C, N, n, ...)."""
-        extra = f.dim() - 3
-        expand = (...,) + (None,) * extra
-        g = self.data[1 : 1 + self.d][expand]
-        parts = [f[0:1], f[1:2] * g]
+        """Components of f(z) from f, f', f'' at z stacked as f (R, N, n, ...) (R >= 2, and 3 when
+        there are pairs); trailing dims of f beyond the jet's broadcast (e.g. a basis axis):
+        (C, N, n, ...)."""
+        expand = (...,) + (None,) * (f.dim() - 3)
+        _, g, h = self.parts()
+        f0, f1, *higher = f.split(1)
+        parts = [f0, f1 * g[expand]]
         if self.pairs:
-            h = self.data[1 + self.d :][expand]
-            parts.append(f[2:3] * self.grad_products()[expand] + f[1:2] * h)
+            parts.append(higher[0] * self.grad_products(g)[expand] + f1 * h[expand])
         return torch.cat(parts)
 
     def replace(self, data: Tensor) -> "Jet":
@@ -72,7 +76,8 @@ def linear(jet: Jet, weight: Tensor, bias: Tensor | None) -> Jet:
     """Jet of z W^T + b; weight (n_out, n_in); the bias enters the value only."""
     data = jet.data @ weight.T
     if bias is not None:
-        data = torch.cat([data[:1] + bias, data[1:]])
+        value, rest = data.split([1, data.shape[0] - 1])
+        data = torch.cat([value + bias, rest])
     return jet.replace(data)
 
 
