@@ -53,9 +53,6 @@ class History:
         for key, value in values.items():
             self.rows.setdefault(key, []).append(value)
 
-    def __len__(self) -> int:
-        return len(self.rows.get("step", []))
-
     def truncate(self, step: int) -> None:
         """Drop the rows of steps >= ``step`` (after a rollback)."""
         for prefix in ("", "eval/"):

@@ -59,13 +59,6 @@ class KANLayer(nn.Module):
         rows = jet.chain(BasisJet.apply(jet.value, self.basis, order))  # (C, N, n_in, n_basis)
         return rows.reshape(rows.shape[0] * rows.shape[1], -1)
 
-    def edge_values(self, x: Tensor) -> Tensor:
-        """Every edge's activation phi_io(x_i): (B, n_in) -> (B, n_in, n_out)."""
-        y = torch.einsum("bim,iom->bio", self.basis(x), self.coef * self.scale[..., None])
-        if self.base is not None:
-            y = y + F.silu(x)[..., None] * self.base
-        return y
-
     @torch.no_grad()
     def refit_grid(self, x: Tensor, grid_size: int | None = None, eps: float = 0.02) -> None:
         """Grid update (``grid_size`` None: nodes from the samples x (B, n_in)) or grid extension
@@ -129,15 +122,6 @@ class KAN(nn.Module):
         for layer in self.layers:
             jet = layer.jet(jet)
         return jet
-
-    def layer_inputs(self, x: Tensor) -> list[Tensor]:
-        """The input of every layer for network inputs x: a list of (B, widths[l])."""
-        inputs = []
-        with torch.no_grad():
-            for layer in self.layers:
-                inputs.append(x)
-                x = layer(x)
-        return inputs
 
     @torch.no_grad()
     def update_grid(self, x: Tensor, eps: float = 0.02) -> None:
