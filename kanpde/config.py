@@ -94,10 +94,18 @@ class GridConfig:
 
 
 @dataclass
+class SparsityConfig:
+    weight: float = 0.0  # weight of the loss term `sparsity` (0: off); KANs only
+    l1: float = 1.0  # mu_1: weight of the edges' L1 norms in it
+    entropy: float = 2.0  # mu_2: weight of the per-layer entropies in it
+
+
+@dataclass
 class OptimConfig:
     adam: AdamConfig = field(default_factory=AdamConfig)
     lbfgs: LBFGSConfig = field(default_factory=LBFGSConfig)
     grid: GridConfig = field(default_factory=GridConfig)
+    sparsity: SparsityConfig = field(default_factory=SparsityConfig)
     time_limit: float = 0.0  # stop training after this many seconds (0: no limit), for equal-time comparisons
 
 
@@ -107,6 +115,10 @@ class SamplerConfig:
     n_interior: int = 512
     n_boundary: int = 128
     resample_every: int = 0  # Adam steps between fresh collocation points (0: never)
+    adaptive: bool = False  # resample interior points where the residual is large (RAD), not uniformly
+    adaptive_pool: int = 8  # RAD draws from n_interior * adaptive_pool candidates
+    adaptive_k: float = 1.0  # RAD: probability ~ |r|^k / mean |r|^k + c
+    adaptive_c: float = 1.0
 
 
 @dataclass
@@ -164,10 +176,10 @@ def _at_least(cfg: Any, key: str, minimum: float) -> None:
 def validate(cfg: Any) -> None:
     """Range checks that the schema's types cannot express; raises ConfigError naming the key."""
     for key in ("optim.adam.steps", "optim.lbfgs.steps", "optim.grid.update_every", "sampler.resample_every",
-                "optim.time_limit",
+                "optim.time_limit", "optim.sparsity.weight", "optim.sparsity.l1", "optim.sparsity.entropy",
                 "sampler.n_boundary", "output.eval_every", "seed"):
         _at_least(cfg, key, 0)
-    for key in ("sampler.n_interior", "output.checkpoint_every", "optim.lbfgs.history_size"):
+    for key in ("sampler.n_interior", "output.checkpoint_every", "optim.lbfgs.history_size", "sampler.adaptive_pool"):
         _at_least(cfg, key, 1)
     for key in ("optim.adam.lr", "optim.adam.lr_final", "optim.lbfgs.lr"):
         if not cfg_get(cfg, key) > 0:

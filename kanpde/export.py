@@ -3,7 +3,7 @@
 Points are the problem's inputs, (N, d) with d in 1..3 (e.g. (x, y) or (x, t)), padded
 with zeros to (N, 3). Fields are (N,) arrays written as float64 point data. On a
 tensor-product grid the points are joined into lines, quads or hexahedra; otherwise each
-point is a vertex cell.
+point is a vertex cell (or, for a 2-D mesh, its triangles).
 """
 from __future__ import annotations
 
@@ -31,13 +31,15 @@ def write_solution(
     fields: dict[str, np.ndarray],
     grid_shape: tuple[int, ...] | None = None,
     xdmf: bool = False,
+    triangles: np.ndarray | None = None,
 ) -> list[Path]:
     """Write ``points`` and ``fields`` to the binary VTU file ``path``, atomically.
 
     ``points``: (N, d) with d in 1..3. ``fields``: name -> (N,) array. ``grid_shape``: the
     shape of a tensor-product grid whose points are in C order
     (``np.meshgrid(*axes, indexing="ij")`` raveled), giving line/quad/hexahedron cells;
-    without it every point is a vertex cell. With ``xdmf=True`` the same mesh is also
+    ``triangles`` (M, 3) point indices (a 2-D mesh) give triangle cells instead; with neither,
+    every point is a vertex cell. With ``xdmf=True`` the same mesh is also
     written to ``path.with_suffix(".xdmf")`` with its data inline (one self-contained file).
     Returns the written paths. Raises ValueError on mismatched shapes.
     """
@@ -54,9 +56,12 @@ def write_solution(
         if values.shape != (n,):
             raise ValueError(f"field {name!r} has shape {values.shape}, expected ({n},) to match points")
         point_data[name] = values
-    cells = [("vertex", np.arange(n).reshape(n, 1))] if grid_shape is None else [
-        (_CELL_TYPES[d], grid_cells(points, grid_shape))
-    ]
+    if grid_shape is not None:
+        cells = [(_CELL_TYPES[d], grid_cells(points, grid_shape))]
+    elif triangles is not None:
+        cells = [("triangle", np.asarray(triangles, dtype=np.int64))]
+    else:
+        cells = [("vertex", np.arange(n).reshape(n, 1))]
     padded = np.zeros((n, 3))
     padded[:, :d] = points
     mesh = meshio.Mesh(padded, cells, point_data=point_data)

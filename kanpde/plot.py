@@ -30,12 +30,14 @@ def plot_fields(
     reference: dict[str, np.ndarray],
     input_names: Sequence[str],
     grid_shape: tuple[int, ...] | None = None,
+    triangles: np.ndarray | None = None,
 ) -> list[Path]:
     """Write ``solution.png``, ``reference.png`` and ``error.png`` into ``outdir``.
 
     ``points``: (N, d) inputs, d in 1..3, named by ``input_names`` (e.g. "x", "t").
     ``predicted`` and ``reference``: the same field names, each an (N,) array; one panel per
-    field. ``grid_shape``: shape of the tensor grid the points come from (C order), if any.
+    field. ``grid_shape``: shape of the tensor grid the points come from (C order), if any;
+    ``triangles`` (M, 3): the triangles of scattered 2-D points (else a Delaunay triangulation).
     Prediction and reference of a field share one colour scale; the error (prediction -
     reference) uses a symmetric diverging one. Returns the three paths.
     """
@@ -59,7 +61,7 @@ def plot_fields(
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    panel = _Panel(points, list(input_names), grid_shape)
+    panel = _Panel(points, list(input_names), grid_shape, triangles)
     names = list(pred)
     width = panel.figure_width(len(names))
     figures = {
@@ -130,8 +132,9 @@ def plot_history(path: str | Path, history: dict[str, np.ndarray]) -> Path:
 class _Panel:
     """Draws one field on one axis, for points (N, d) with input names and optional grid."""
 
-    def __init__(self, points: np.ndarray, input_names: list[str], grid_shape: tuple[int, ...] | None):
-        self.points = points
+    def __init__(self, points: np.ndarray, input_names: list[str], grid_shape: tuple[int, ...] | None,
+                 triangles: np.ndarray | None = None):
+        self.points, self.triangles = points, triangles
         self.names = input_names
         self.grid_shape = None if grid_shape is None else tuple(int(s) for s in grid_shape)
         self.order = np.argsort(points[:, 0], kind="stable")
@@ -180,7 +183,7 @@ class _Panel:
                 shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax,
             )
         elif points.shape[1] == 2 and len(x) >= 3:
-            image = ax.tripcolor(Triangulation(x, y), values, shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax)
+            image = ax.tripcolor(Triangulation(x, y, self.triangles), values, shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax)
         else:
             image = ax.scatter(x, y, c=values, s=6, cmap=cmap, vmin=vmin, vmax=vmax)
         ax.figure.colorbar(image, ax=ax, label=label)

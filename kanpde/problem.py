@@ -25,11 +25,14 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+from scipy.spatial import Delaunay
 from torch import Tensor
 
+from .conditions import (Condition, Dirichlet, Initial, InitialRate, Neumann, Periodic,  # noqa: F401 (re-exported)
+                         PointData, Robin)
 from .diff import Derivatives
 from .errors import ConfigError
-from .geometry import Box, Domain
+from .geometry import Domain
 
 
 @dataclass
@@ -40,45 +43,19 @@ class TestSet:
     points: np.ndarray
     values: np.ndarray
     grid_shape: tuple[int, ...] | None = None
-
-
-class Condition(ABC):
-    """A named loss term away from the interior: boundary, initial or data points."""
-
-    name: str
-    n_points: int | None  # None: the sampler's n_boundary
-    order: int = 0  # highest derivative order the residual asks for
-
-    @abstractmethod
-    def sample(self, domain: Domain, n: int, method: str, seed: int) -> np.ndarray:
-        """Points where the condition is imposed: (n, n_in)."""
-
-    @abstractmethod
-    def residual(self, x: Tensor, d: Derivatives) -> Tensor:
-        """(N,) residual, zero where the condition holds."""
-
-
-ValueFn = Callable[[Tensor], Tensor]
-
-
-class Dirichlet(Condition):
-    """u_field = g on the boundary: residual u_field(x) - g(x); g a constant or a function (N, n_in) -> (N,)."""
-
-    def __init__(self, name: str = "boundary", value: float | ValueFn = 0.0, field: str = "u",
-                 n_points: int | None = None):
-        self.name, self.value, self.field, self.n_points = name, value, field, n_points
-
-    def sample(self, domain: Domain, n: int, method: str, seed: int) -> np.ndarray:
-        return domain.sample_boundary(n, method, seed)
-
-    def residual(self, x: Tensor, d: Derivatives) -> Tensor:
-        g = self.value(x) if callable(self.value) else self.value
-        return d(self.field) - g
+    triangles: np.ndarray | None = None  # (M, 3) point indices when the points are a 2-D mesh's vertices
 
 
 class Problem(ABC):
     """Base class of every PDE problem. Subclasses set ``domain`` and ``conditions`` in
-    ``__init__`` and implement ``residual``, and ``exact`` (or override ``test_set``)."""
+    ``__init__`` and implement ``residual``, and ``exact`` (or override ``test_set``).
+
+    Optional: ``unknowns`` (name -> initial value) are coefficients learned with the network (an
+    inverse problem: read them as ``self.unknown("nu")`` in ``residual``); ``periodic_inputs``
+    (input name -> period) makes the network exactly periodic in those inputs through a
+    (cos, sin) input embedding; ``hard`` = True with ``hard_constraint`` imposes conditions exactly
+    through an output transform (drop those conditions from ``conditions``).
+    """
 
     inputs: tuple[str, ...] = ("x", "y")
     outputs: tuple[str, ...] = ("u",)
@@ -91,6 +68,11 @@ class Problem(ABC):
 
     def __init__(self, weights: Mapping[str, float] | None = None):
         self.weights = dict(weights or {})
+        self.unknowns: dict[str, torch.Tensor] = {}
+        self.true_unknowns: dict[str, float] = {}
+        self.periodic_inputs: dict[str, float] = {}
+        self.hard = False  # True: the network satisfies conditions exactly through hard_constraint()
+        self.replaced: tuple[str, ...] = ()  # conditions the hard constraint replaces (their weights are ignored)
 
     @abstractmethod
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> Tensor | dict[str, Tensor]:
@@ -101,6 +83,30 @@ class Problem(ABC):
         """Exact solution (N, n_in) -> (N, n_out); problems without one override ``test_set``."""
         raise NotImplementedError(f"{type(self).__name__} has no exact solution; override test_set()")
 
+    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(g, phi), each (N, n_out), for the output transform u = g + phi * network(x) used when
+        ``self.hard`` is set: g meets the conditions it replaces, phi vanishes where they apply."""
+        raise NotImplementedError(f"{type(self).__name__} has no hard constraint")
+
+    # ----- unknown coefficients (inverse problems) ----------------------------------------------
+    def add_unknown(self, name: str, initial: float, true: float | None = None) -> None:
+        """Declare a scalar coefficient learned with the network, starting at ``initial``; ``true``
+        (when known, as in a benchmark) is reported beside the recovered value."""
+        self.unknowns[name] = torch.nn.Parameter(torch.tensor(float(initial), dtype=torch.float64))
+        if true is not None:
+            self.true_unknowns[name] = float(true)
+
+    def unknown(self, name: str) -> Tensor:
+        """The current value of an unknown coefficient (a 0-d tensor with gradient)."""
+        return self.unknowns[name]
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> "Problem":
+        """Move the unknowns to the training device and dtype (same Parameter objects)."""
+        for p in self.unknowns.values():
+            p.data = p.data.to(device=device, dtype=dtype)
+        return self
+
+    # ----- loss terms ------------------------------------------------------------------------------
     @property
     def term_names(self) -> list[str]:
         return [*self.residual_names, *(c.name for c in self.conditions)]
@@ -109,16 +115,36 @@ class Problem(ABC):
         """Weight of every loss term; unknown names in ``weights`` are an error."""
         names = self.term_names
         for key in self.weights:
-            if key not in names:
+            if key not in names and key not in self.replaced:
                 raise ConfigError(f"problem.weights.{key}", f"no loss term named {key!r}; terms: {', '.join(names)}")
         return {name: float(self.weights.get(name, 1.0)) for name in names}
 
+    def impose_hard(self) -> None:
+        """Drop the conditions when ``hard``: the output transform satisfies them exactly."""
+        if self.hard:
+            self.replaced, self.conditions = tuple(c.name for c in self.conditions), []
+
+    def check(self) -> None:
+        """One-line errors for conditions on missing boundaries or fields, and bad weights."""
+        names = [c.name for c in self.conditions]
+        for name in names:
+            if names.count(name) > 1 or name in self.residual_names:
+                raise ConfigError(f"conditions.{name}", "two loss terms share this name")
+        for c in self.conditions:
+            c.check(self.domain, self.outputs, self.inputs)
+        for name in self.periodic_inputs:
+            if name not in self.inputs:
+                raise ConfigError("periodic_inputs", f"no input named {name!r}; inputs: {', '.join(self.inputs)}")
+        self.loss_weights()
+
     def collocation(self, n_interior: int, n_boundary: int, method: str, seed: int) -> dict[str, np.ndarray]:
-        """Training points for every term: {"pde": (n_interior, n_in), condition name: (n, n_in)}."""
+        """Training points for every term: {"pde": (n_interior, n_in), condition name: (n, n_in),
+        and "name/key" for every per-point array a condition needs}."""
         points = {"pde": self.domain.sample_interior(n_interior, method, seed)}
         for i, c in enumerate(self.conditions):
             n = c.n_points if c.n_points is not None else n_boundary
-            points[c.name] = c.sample(self.domain, n, method, seed + 1000 * (i + 1))
+            x = points[c.name] = c.sample(self.domain, n, method, seed + 1000 * (i + 1))
+            points.update({f"{c.name}/{key}": value for key, value in c.point_data(self.domain, x).items()})
         return points
 
     def losses(self, points: Mapping[str, Tensor], derivatives: Callable[[Tensor, int], Derivatives]
@@ -131,15 +157,37 @@ class Problem(ABC):
         terms = {name: (value**2).mean() for name, value in residuals.items()}
         for c in self.conditions:
             dc = derivatives(points[c.name], c.order)
-            terms[c.name] = (c.residual(dc.x, dc) ** 2).mean()
+            terms[c.name] = (c.residual(dc.x, dc, condition_data(points, c.name)) ** 2).mean()
         return terms
 
     def test_set(self) -> TestSet:
-        """Reference on the grid with ``test_points_per_axis`` points per axis (box domains)."""
-        if not isinstance(self.domain, Box):
-            raise NotImplementedError(f"{type(self).__name__} must define test_set() for a non-box domain")
-        shape = (self.test_points_per_axis,) * self.domain.dim
-        x = self.domain.grid(shape)
+        """Reference from ``exact`` on the domain's test points (a full grid with
+        ``test_points_per_axis`` points per axis on boxes)."""
+        x, shape = self.domain.test_points(self.test_points_per_axis)
         with torch.no_grad():
             values = self.exact(torch.as_tensor(x, dtype=torch.float64)).reshape(len(x), -1).numpy()
-        return TestSet(x, values, shape)
+        return TestSet(x, values, shape, None if shape else self.domain_triangles(x))
+
+    def domain_triangles(self, x: np.ndarray) -> np.ndarray | None:
+        """Triangles (M, 3) over scattered 2-D test points x (N, 2): the mesh's own cells for a mesh
+        domain, else the Delaunay triangles whose centroids lie in the domain (None in other dims)."""
+        if x.shape[1] != 2:
+            return None
+        cells = getattr(self.domain, "cells", None)
+        if cells is not None:
+            return cells
+        simplices = Delaunay(x).simplices
+        return simplices[self.domain.contains(x[simplices].mean(axis=1))]
+
+
+def condition_data(points: Mapping[str, Tensor], name: str) -> dict[str, Tensor]:
+    """The per-point arrays of condition ``name`` among the collocation ``points``."""
+    prefix = name + "/"
+    return {key[len(prefix):]: value for key, value in points.items() if key.startswith(prefix)}
+
+
+def check_constraints(constraints: str) -> bool:
+    """True for "hard" (conditions imposed through the network's output), False for "soft"."""
+    if constraints not in ("soft", "hard"):
+        raise ConfigError("problem.constraints", f"must be soft or hard, got {constraints!r}")
+    return constraints == "hard"

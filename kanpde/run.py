@@ -124,7 +124,7 @@ def solve(cfg: Any, run_dir: str | Path, problem_name: str | None = None, model_
     model_name = model_name or cfg.model.name
     dtype = torch.float64 if choice(cfg.dtype) == "float64" else torch.float32
     device = select_device(choice(cfg.device))
-    problem.loss_weights()  # unknown weight names fail before anything is written
+    problem.check()  # bad weights, boundaries or fields fail before anything is written
     resume_state = _check_run_dir(cfg, run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -133,7 +133,9 @@ def solve(cfg: Any, run_dir: str | Path, problem_name: str | None = None, model_
     torch.set_default_dtype(dtype)
     try:
         lo, hi = problem.domain.bounds
-        net = build_model(cfg.model, len(problem.inputs), len(problem.outputs), lo, hi).to(device)
+        periodic = {problem.inputs.index(name): period for name, period in problem.periodic_inputs.items()}
+        constraint = problem.hard_constraint if problem.hard else None
+        net = build_model(cfg.model, len(problem.inputs), len(problem.outputs), lo, hi, periodic, constraint).to(device)
     finally:
         torch.set_default_dtype(previous)
     test = problem.test_set()
@@ -182,11 +184,12 @@ def _write_outputs(cfg: Any, run_dir: Path, problem: Problem, trainer: Trainer, 
     fields = {}
     for i, name in enumerate(problem.outputs):
         fields.update({name: pred[:, i], f"{name}_ref": ref[:, i], f"{name}_error": pred[:, i] - ref[:, i]})
-    write_solution(run_dir / "solution.vtu", test.points, fields, test.grid_shape, xdmf=cfg.output.xdmf)
+    write_solution(run_dir / "solution.vtu", test.points, fields, test.grid_shape, xdmf=cfg.output.xdmf,
+                   triangles=test.triangles)
     if cfg.output.figures:
         predicted = {n: pred[:, i] for i, n in enumerate(problem.outputs)}
         reference = {n: ref[:, i] for i, n in enumerate(problem.outputs)}
-        plot_fields(run_dir, test.points, predicted, reference, problem.inputs, test.grid_shape)
+        plot_fields(run_dir, test.points, predicted, reference, problem.inputs, test.grid_shape, test.triangles)
         plot_history(run_dir / "loss.png", history)
 
     metrics = {**base, "rel_l2": float(errors.mean()),
@@ -196,5 +199,10 @@ def _write_outputs(cfg: Any, run_dir: Path, problem: Problem, trainer: Trainer, 
                "lbfgs_steps": int((phases == LBFGS).sum()), "train_seconds": trainer.elapsed, "status": status,
                "grid_sizes": trainer.net.core.grid_sizes() if trainer.net.is_kan else None,
                "events": trainer.events}
+    if trainer.problem.unknowns:
+        found, true = trainer.unknown_values(), trainer.problem.true_unknowns
+        metrics["unknowns"] = found
+        metrics["unknowns_true"] = true
+        metrics["unknowns_rel_error"] = {k: abs(found[k] - v) / abs(v) for k, v in true.items() if v != 0}
     write_json(run_dir / METRICS, metrics)
     return metrics

@@ -17,9 +17,11 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .adaptive import rad_choice, residual_norms
 from .config import choice
 from .diff import derivatives
 from .errors import KanpdeError
+from .interpret.sparsity import sparsity_terms
 from .nets import SolutionNet
 from .problem import Problem
 
@@ -82,9 +84,10 @@ class Trainer:
     def __init__(self, problem: Problem, net: SolutionNet, cfg: Any, *, device: torch.device, dtype: torch.dtype,
                  evaluate: Callable[[SolutionNet], float], checkpoint: Callable[[dict], None]):
         self.problem, self.net, self.cfg = problem, net, cfg
+        problem.to(device, dtype)
         self.device, self.dtype = device, dtype
         self.evaluate_fn, self.checkpoint_fn = evaluate, checkpoint
-        self.weights = problem.loss_weights()
+        self.weights = {**problem.loss_weights(), "sparsity": cfg.optim.sparsity.weight}
         self.history = History()
         self.phase, self.phase_step, self.elapsed = ADAM, 0, 0.0
         self.lr_scale, self.rollbacks, self.events = 1.0, 0, []
@@ -96,9 +99,19 @@ class Trainer:
 
     # ----- collocation points and the loss ---------------------------------------------------
     def _sample(self, round_: int) -> dict[str, Tensor]:
+        """Collocation points of resampling round ``round_``; with sampler.adaptive, the interior
+        points after round 0 are drawn by RAD from a pool where the residual is large."""
         s = self.cfg.sampler
-        pts = self.problem.collocation(s.n_interior, s.n_boundary, choice(s.method), self.cfg.seed + 104729 * round_)
-        return {k: torch.as_tensor(v, dtype=self.dtype, device=self.device) for k, v in pts.items()}
+        seed = self.cfg.seed + 104729 * round_
+        pts = self.problem.collocation(s.n_interior, s.n_boundary, choice(s.method), seed)
+        points = {k: torch.as_tensor(v, dtype=self.dtype, device=self.device) for k, v in pts.items()}
+        if s.adaptive and round_ > 0:
+            pool = torch.as_tensor(self.problem.domain.sample_interior(s.n_interior * s.adaptive_pool, choice(s.method),
+                                                                       seed + 1), dtype=self.dtype, device=self.device)
+            r = residual_norms(self.problem, self._derivatives, pool)
+            pick = rad_choice(r, s.n_interior, s.adaptive_k, s.adaptive_c, seed)
+            points["pde"] = pool[torch.as_tensor(pick, device=self.device)]
+        return points
 
     def _derivatives(self, x: Tensor, order: int):
         return derivatives(choice(self.cfg.diff), self.net, x, self.problem.inputs, self.problem.outputs, order)
@@ -106,29 +119,34 @@ class Trainer:
     def loss(self) -> tuple[Tensor, dict[str, float]]:
         """Weighted total loss (a scalar with graph) and every term's value."""
         terms = self.problem.losses(self.points, self._derivatives)
+        terms.update(sparsity_terms(self.net, self.points["pde"], self.cfg.optim.sparsity))
         total = sum(self.weights[k] * v for k, v in terms.items())
         return total, {k: float(v.detach()) for k, v in terms.items()}
 
+    def parameters(self) -> list[Tensor]:
+        """What the optimisers train: the network's parameters and the problem's unknowns."""
+        return [*self.net.parameters(), *self.problem.unknowns.values()]
+
     def _flat_params(self) -> Tensor:
-        return torch.cat([p.detach().reshape(-1) for p in self.net.parameters()])
+        return torch.cat([p.detach().reshape(-1) for p in self.parameters()])
 
     def _closure(self) -> Tensor:
         """L-BFGS closure, memoised: re-evaluating at the point just evaluated costs nothing."""
         flat = self._flat_params()
         memo = self._memo
         if memo is not None and torch.equal(flat, memo.params):
-            for p, g in zip(self.net.parameters(), memo.grads):
+            for p, g in zip(self.parameters(), memo.grads):
                 p.grad = g
             return memo.loss
         self.optimizer.zero_grad()
         total, terms = self.loss()
         total.backward()
-        self._memo = _Memo(flat, [p.grad for p in self.net.parameters()], total.detach(), terms)
+        self._memo = _Memo(flat, [p.grad for p in self.parameters()], total.detach(), terms)
         return self._memo.loss
 
     # ----- optimisers --------------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        params = list(self.net.parameters())
+        params = self.parameters()
         if self.phase == ADAM:
             return torch.optim.Adam(params, lr=self.cfg.optim.adam.lr * self.lr_scale)
         lb = self.cfg.optim.lbfgs
@@ -154,7 +172,7 @@ class Trainer:
             self.points = self._sample(self.sample_round)
         if not self.net.is_kan:
             return False
-        x = self.net.normalize(torch.cat(list(self.points.values())))
+        x = self.net.normalize(torch.cat([v for k, v in self.points.items() if "/" not in k]))
         if step in g.extend_at:
             size = list(g.extend_to)[list(g.extend_at).index(step)]
             self.net.core.extend_grid(x, size)
@@ -191,6 +209,7 @@ class Trainer:
     # ----- the NaN guard -------------------------------------------------------------------------
     def _take_snapshot(self) -> None:
         self._snapshot = {"step": self.phase_step, "net": copy.deepcopy(self.net.state_dict()),
+                          "unknowns": self.unknown_values(),
                           "optimizer": copy.deepcopy(self.optimizer.state_dict())}
 
     def _rollback(self, reason: str) -> None:
@@ -198,6 +217,7 @@ class Trainer:
         if self.rollbacks > MAX_ROLLBACKS or self._snapshot is None:
             raise DivergedError(f"training diverged: {reason} after {self.rollbacks - 1} rollbacks")
         self.net.load_state_dict(self._snapshot["net"])
+        self._set_unknowns(self._snapshot["unknowns"])
         failed_at, self.phase_step = self.phase_step, self._snapshot["step"]
         self.history.truncate(self.global_step)
         self.lr_scale *= 0.5
@@ -252,7 +272,8 @@ class Trainer:
                 continue
             step = self.global_step
             self.history.append(step=step, phase=self.phase, elapsed_s=self.elapsed, lr=lr, loss=loss,
-                                **{f"loss_terms/{k}": v for k, v in terms.items()})
+                                **{f"loss_terms/{k}": v for k, v in terms.items()},
+                                **{f"unknowns/{k}": v for k, v in self.unknown_values().items()})
             self.phase_step += 1
             bar.update(1)
             if step % 25 == 0:
@@ -279,25 +300,38 @@ class Trainer:
     def state(self) -> dict:
         """Everything needed to continue this run exactly."""
         grids = self.net.core.grid_sizes() if self.net.is_kan else []
-        return {"net": self.net.state_dict(), "grid_sizes": grids, "optimizer": self.optimizer.state_dict(),
+        return {"net": self.net.state_dict(), "unknowns": self.unknown_values(), "grid_sizes": grids, "optimizer": self.optimizer.state_dict(),
                 "phase": self.phase, "phase_step": self.phase_step, "elapsed": self.elapsed,
                 "lr_scale": self.lr_scale, "rollbacks": self.rollbacks, "events": self.events,
                 "sample_round": self.sample_round, "history": self.history.rows, "converged": self.converged,
-                "out_of_time": self.out_of_time}
+                "out_of_time": self.out_of_time,
+                "points": {k: v.cpu() for k, v in self.points.items()} if self.cfg.sampler.adaptive else None}
 
     def restore(self, state: dict) -> None:
         if self.net.is_kan:
             self.net.core.resize_grids(state["grid_sizes"])
         self.net.load_state_dict(state["net"])
+        self._set_unknowns(state.get("unknowns", {}))
         self.phase, self.phase_step, self.elapsed = state["phase"], state["phase_step"], state["elapsed"]
         self.lr_scale, self.rollbacks, self.events = state["lr_scale"], state["rollbacks"], state["events"]
         self.sample_round, self.converged = state["sample_round"], state["converged"]
         self.out_of_time = state["out_of_time"]
-        self.points = self._sample(self.sample_round)
+        saved = state.get("points")  # adaptive points depend on the network when drawn: restore them
+        self.points = ({k: v.to(self.device, self.dtype) for k, v in saved.items()} if saved is not None
+                       else self._sample(self.sample_round))
         self.history.rows = state["history"]
         self.optimizer = self._make_optimizer()
         self.optimizer.load_state_dict(state["optimizer"])
         self._memo, self._snapshot = None, None
+
+    def unknown_values(self) -> dict[str, float]:
+        """The problem's unknown coefficients now: {name: value}."""
+        return {k: float(p.detach()) for k, p in self.problem.unknowns.items()}
+
+    @torch.no_grad()
+    def _set_unknowns(self, values: dict[str, float]) -> None:
+        for k, v in values.items():
+            self.problem.unknowns[k].fill_(v)
 
     def checkpoint(self) -> None:
         """Hand the current state to the checkpoint writer."""

@@ -50,8 +50,8 @@ def test_default_run_writes_the_output_contract(tmp_path):
 
 
 BAD_INPUT = [
-    (["problem=poisson9d"], "unknown problem 'poisson9d'; choices: poisson2d, poisson2d_kan_paper"),
-    (["model=transformer"], "unknown model 'transformer'; choices: kan, kan_small, mlp, mlp_small"),
+    (["problem=poisson9d"], "unknown problem 'poisson9d'; choices: advection1d, allen_cahn, allen_cahn_dirichlet, burgers1d,"),
+    (["model=transformer"], "unknown model 'transformer'; choices: kan, kan_"),
     (["model.basis=fourier"], "model.basis: unknown basis 'fourier'; choices: bspline, chebyshev, rbf"),
     (["model.widht=3"], "unknown config key 'model.widht'"),
     (["optim.adam.setps=3"], "unknown config key 'optim.adam.setps'"),
@@ -64,6 +64,8 @@ BAD_INPUT = [
     (["problem.weights.bc=2"], "unknown config key 'problem.weights.bc'"),
     (["+problem.weights.bc=2"], "problem.weights.bc: no loss term named 'bc'; terms: pde, boundary"),
     (["model.activation=relu6", "model=mlp"], "model.activation: unknown activation 'relu6'"),
+    (["problem=poisson_mesh", "problem.mesh=nothere.msh"], "mesh file nothere.msh does not exist"),
+    (["problem=advection1d", "problem.periodic=maybe"], "problem.periodic: must be embedding or soft, got 'maybe'"),
     (["model.basis=rbf", "optim.grid.update_every=10"], "optim.grid: grid updates and extension need model.basis=bspline"),
 ]
 
@@ -83,7 +85,7 @@ def test_cuda_without_a_gpu(tmp_path):
 
 def test_help_lists_the_config_groups(tmp_path):
     result = run_cli("--help", cwd=tmp_path)
-    assert result.returncode == 0 and "problem: poisson2d, poisson2d_kan_paper" in result.stdout
+    assert result.returncode == 0 and "problem: advection1d, allen_cahn, allen_cahn_dirichlet, burgers1d" in result.stdout
 
 
 def test_debug_shows_the_traceback(tmp_path):
@@ -141,3 +143,19 @@ def test_a_problem_outside_the_library(tmp_path):
     bad = run_cli("--config-dir", "conf", "problem=my_poisson1d", *QUICK, "problem.frequency=fast",
                   "hydra.run.dir=run2", cwd=user)
     assert "problem.frequency: expected float, got 'fast'" in one_error_line(bad)
+    bad = run_cli("--config-dir", "conf", "problem=my_poisson1d", *QUICK, "problem.ends=left", "hydra.run.dir=run3",
+                  cwd=user)
+    assert ("conditions.ends: is on the boundary 'left', which the domain (Box) lacks; its boundaries: boundary, x_lo, "
+            "x_hi") in one_error_line(bad)
+    bad = run_cli("--config-dir", "conf", "problem=my_poisson1d", *QUICK, "problem.field=v", "hydra.run.dir=run4",
+                  cwd=user)
+    assert "conditions.ends: names the field 'v', which the problem lacks; its fields: u" in one_error_line(bad)
+    assert not any((user / run / "metrics.json").exists() for run in ("run2", "run3", "run4"))
+
+
+def test_a_mesh_without_2d_cells_is_one_clear_line(tmp_path):
+    meshio.write(tmp_path / "lines.msh", meshio.Mesh(np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]), [("line", [[0, 1]])]),
+                 file_format="gmsh22", binary=False)
+    result = run_cli(*QUICK, "problem=poisson_mesh", f"problem.mesh={tmp_path / 'lines.msh'}", "hydra.run.dir=run",
+                     cwd=tmp_path)
+    assert "lines.msh has no 2-D cells (triangles or quads)" in one_error_line(result)

@@ -108,3 +108,35 @@ def test_metrics_contract(tmp_path):
     assert list(history["phase"]) == [0] * 5 + [1] * 3 and list(history["step"]) == list(range(8))
     assert np.all(np.diff(history["elapsed_s"]) > 0)
     assert history["eval/step"][-1] == 7 and np.isclose(history["eval/rel_l2"][-1], metrics["rel_l2"])
+
+
+def test_rad_draws_where_the_residual_is_large():
+    from kanpde.adaptive import rad_choice
+
+    residual = np.r_[np.full(900, 0.01), np.full(100, 10.0)]  # 10% of the pool holds the large residuals
+    pick = rad_choice(residual, 200, k=1.0, c=0.0, seed=0)
+    assert len(np.unique(pick)) == 200
+    assert (pick >= 900).sum() == 100  # every large-residual point is taken first ...
+    uniform = rad_choice(residual, 200, k=1.0, c=1e6, seed=0)
+    assert 5 <= (uniform >= 900).sum() <= 40  # ... while a huge c gives nearly uniform draws (~20)
+
+
+def test_adaptive_resampling_moves_points_to_the_residual_and_resumes(tmp_path):
+    from kanpde.nets import build_model
+    from kanpde.run import instantiate_problem
+    from kanpde.train import Trainer
+
+    cfg = make_config(*SMALL, "problem=burgers1d", "model=kan_small", "sampler.adaptive=true", "sampler.resample_every=5",
+                      "sampler.n_interior=128", "optim.adam.steps=10", "optim.lbfgs.steps=0", "dtype=float64")
+    problem = instantiate_problem(cfg.problem)
+    torch.manual_seed(0)
+    net = build_model(cfg.model, 2, 1, *problem.domain.bounds).double()
+    trainer = Trainer(problem, net, cfg, device=torch.device("cpu"), dtype=torch.float64, evaluate=lambda n: 0.0,
+                      checkpoint=lambda s: None)
+    trainer.run()
+    assert trainer.sample_round == 1 and trainer.points["pde"].shape == (128, 2)
+    state = trainer.state()
+    again = Trainer(problem, build_model(cfg.model, 2, 1, *problem.domain.bounds).double(), cfg,
+                    device=torch.device("cpu"), dtype=torch.float64, evaluate=lambda n: 0.0, checkpoint=lambda s: None)
+    again.restore(state)
+    assert torch.equal(again.points["pde"], trainer.points["pde"])

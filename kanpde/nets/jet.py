@@ -66,6 +66,39 @@ class Jet:
     def replace(self, data: Tensor) -> "Jet":
         return Jet(data, self.d, self.pairs)
 
+    def times(self, other: "Jet") -> "Jet":
+        """Jet of the product a b (same points, inputs and pairs), by Leibniz:
+        (ab)_k = a_k b + a b_k,  (ab)_kl = a_kl b + a_k b_l + a_l b_k + a b_kl."""
+        (a0, ag, ah), (b0, bg, bh) = self.parts(), other.parts()
+        parts = [a0 * b0, ag * b0 + a0 * bg]
+        if self.pairs:
+            k, l = [p[0] for p in self.pairs], [p[1] for p in self.pairs]
+            parts.append(ah * b0 + ag[k] * bg[l] + ag[l] * bg[k] + a0 * bh)
+        return self.replace(torch.cat(parts))
+
+    @classmethod
+    def of_function(cls, fn: Callable[[Tensor], Tensor], x: Tensor, pairs: Sequence[tuple[int, int]]) -> "Jet":
+        """Jet of a parameter-free fn: (N, d) -> (N, n) at x by autograd, detached: for known
+        functions of the inputs (a hard constraint's lift and distance), not for the network."""
+        pairs = tuple(pairs)
+        with torch.enable_grad():
+            xg = x.detach().requires_grad_(True)
+            value = fn(xg)
+            n, d = x.shape
+            first = torch.zeros(d, n, value.shape[1], dtype=value.dtype, device=value.device)
+            second = torch.zeros(len(pairs), n, value.shape[1], dtype=value.dtype, device=value.device)
+            for j in range(value.shape[1]):
+                (g,) = torch.autograd.grad(value[:, j].sum(), xg, create_graph=bool(pairs), allow_unused=True)
+                if g is None:
+                    continue
+                first[:, :, j] = g.T.detach()
+                for i, (k, l) in enumerate(pairs):
+                    if g.requires_grad:
+                        (h,) = torch.autograd.grad(g[:, k].sum(), xg, retain_graph=True, allow_unused=True)
+                        if h is not None:
+                            second[i, :, j] = h[:, l]
+        return cls(torch.cat([value.detach()[None], first, second]), d, pairs)
+
 
 def elementwise(f: Tensor, jet: Jet) -> Jet:
     """Jet of a = f(z) applied unit by unit, given f, f', f'' at z as f (3, N, n)."""

@@ -18,7 +18,8 @@ class KANLayer(nn.Module):
     x: (B, n_in) -> y: (B, n_out). One basis evaluation and one matmul; no loop over edges.
     Edges start as w_io * x plus Gaussian noise of std ``noise / n_basis`` in the coefficients
     (so a finer grid or a higher degree is not a rougher start), w_io ~ U(-1, 1) / sqrt(n_in);
-    the optional SiLU base branch starts at zero.
+    the optional SiLU base branch starts at zero. ``mask`` (n_in, n_out) is 1 on live edges and 0 on
+    pruned ones (kanpde.interpret.prune); checkpoints without it load with every edge live.
     """
 
     def __init__(self, n_in: int, n_out: int, basis: Basis, base_activation: bool = False, noise: float = 0.1):
@@ -30,16 +31,26 @@ class KANLayer(nn.Module):
         self.coef = nn.Parameter(coef)
         self.scale = nn.Parameter(torch.ones(n_in, n_out))
         self.base = nn.Parameter(torch.zeros(n_in, n_out)) if base_activation else None
+        self.register_buffer("mask", torch.ones(n_in, n_out))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        state_dict.setdefault(prefix + "mask", torch.ones_like(self.mask))  # checkpoints from before pruning
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def weight(self) -> Tensor:
-        """Edge coefficients times edge scales, flattened for one matmul: (n_in * n_basis, n_out)."""
-        w = self.coef * self.scale[..., None]
+        """Edge coefficients times edge scales (times the mask), flattened for one matmul:
+        (n_in * n_basis, n_out)."""
+        w = self.coef * (self.scale * self.mask)[..., None]
         return w.permute(0, 2, 1).reshape(-1, self.n_out)
+
+    def base_weight(self) -> Tensor | None:
+        """The SiLU branch's weights on the live edges (n_in, n_out), or None without the branch."""
+        return None if self.base is None else self.base * self.mask
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.basis(x).reshape(x.shape[0], -1) @ self.weight()
         if self.base is not None:
-            y = y + F.silu(x) @ self.base
+            y = y + F.silu(x) @ self.base_weight()
         return y
 
     def jet(self, jet: Jet) -> Jet:
@@ -48,7 +59,7 @@ class KANLayer(nn.Module):
         c, n = jet.data.shape[:2]
         out = self.jet_rows(jet) @ self.weight()
         if self.base is not None:
-            out = out + jet.chain(UNIT_DERIVATIVES["silu"](jet.value)).reshape(c * n, -1) @ self.base
+            out = out + jet.chain(UNIT_DERIVATIVES["silu"](jet.value)).reshape(c * n, -1) @ self.base_weight()
         return jet.replace(out.reshape(c, n, self.n_out))
 
     def jet_rows(self, jet: Jet) -> Tensor:

@@ -10,11 +10,11 @@ from kanpde.problem import Dirichlet, Problem
 class Poisson1D(Problem):
     inputs, outputs = ("x",), ("u",)
 
-    def __init__(self, frequency: float = 1.0, weights=None):
+    def __init__(self, frequency: float = 1.0, ends: str = "boundary", field: str = "u", weights=None):
         super().__init__(weights)
         self.k = frequency * math.pi
         self.domain = Interval(0.0, 1.0)
-        self.conditions = [Dirichlet("ends", value=lambda x: torch.sin(self.k * x[:, 0]))]
+        self.conditions = [Dirichlet("ends", value=lambda x: torch.sin(self.k * x[:, 0]), field=field, on=ends)]
 
     def residual(self, x, u, d):
         return -d("u", "x", "x") - self.k**2 * torch.sin(self.k * x[:, 0])

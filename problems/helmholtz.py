@@ -1,0 +1,34 @@
+"""Helmholtz: lap u + k^2 u = q on [-1, 1]^2, u = 0 on the boundary (the PINN/PIKAN benchmark)."""
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import torch
+from torch import Tensor
+
+from kanpde.diff import Derivatives
+from kanpde.geometry import Box
+from kanpde.problem import Dirichlet, Problem
+
+PI = math.pi
+
+
+class Helmholtz2D(Problem):
+    """Exact u = sin(a1 pi x) sin(a2 pi y), so q = (k^2 - (a1^2 + a2^2) pi^2) u; defaults a1 = 1,
+    a2 = 4, k = 1."""
+
+    inputs, outputs = ("x", "y"), ("u",)
+
+    def __init__(self, a1: float = 1.0, a2: float = 4.0, k: float = 1.0, weights: Mapping[str, float] | None = None):
+        super().__init__(weights)
+        self.a1, self.a2, self.k = a1, a2, k
+        self.domain = Box([-1.0, -1.0], [1.0, 1.0])
+        self.conditions = [Dirichlet("boundary", value=0.0)]
+
+    def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> Tensor:
+        q = (self.k**2 - (self.a1**2 + self.a2**2) * PI**2) * self.exact(x)[:, 0]
+        return d.laplacian("u") + self.k**2 * u[:, 0] - q
+
+    def exact(self, x: Tensor) -> Tensor:
+        return (torch.sin(self.a1 * PI * x[:, 0]) * torch.sin(self.a2 * PI * x[:, 1]))[:, None]
