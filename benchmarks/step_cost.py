@@ -9,7 +9,7 @@ once, ``--reps`` steps each), so machine load hits all alike; the table gives th
 rounds and the min-max. pykan (``pip install pykan==0.2.8``) is optional and skipped with a note
 when missing. The last line is ``kan/mlp=<x> pykan/kan=<y>``: kanpde's KAN [2,10,1] (closed-form
 jets) over the tanh MLP [2,20,20,20,1] with nested autograd, and pykan's default model over
-kanpde's KAN. ``--memory`` adds the peak resident memory one step adds (a fresh subprocess per
+kanpde's KAN; the ratio with ``torch.compile`` (``optim.compile=true``) is printed above it. ``--memory`` adds the peak resident memory one step adds (a fresh subprocess per
 variant, for 4096 and 65536 points).
 """
 from __future__ import annotations
@@ -47,13 +47,29 @@ def source(x: torch.Tensor) -> torch.Tensor:
     return -2 * PI**2 * torch.sin(PI * x[:, 0]) * torch.sin(PI * x[:, 1])
 
 
-def kanpde_step(net: SolutionNet, engine: str, xi: torch.Tensor, xb: torch.Tensor) -> Callable[[], None]:
-    def step() -> None:
-        net.zero_grad()
+COMPILE_SECONDS: dict[str, float] = {}
+
+
+def kanpde_step(net: SolutionNet, engine: str, xi: torch.Tensor, xb: torch.Tensor,
+                compile_as: str | None = None) -> Callable[[], None]:
+    """One loss + backward; with ``compile_as`` the loss is torch.compiled (as optim.compile=true
+    does in training) and its first, compiling call is timed into COMPILE_SECONDS."""
+    def loss() -> torch.Tensor:
         d = derivatives(engine, net, xi, ("x", "y"), ("u",), order=2)
         pde = ((d.laplacian("u") - source(xi)) ** 2).mean()
         bc = (net(xb)[:, 0] ** 2).mean()
-        (0.01 * pde + bc).backward()
+        return 0.01 * pde + bc
+
+    if compile_as:
+        loss()  # eager once, as the trainer's first evaluation does: constant tables are built outside tracing
+        loss = torch.compile(loss)
+        start = time.perf_counter()
+        loss().backward()
+        COMPILE_SECONDS[compile_as] = time.perf_counter() - start
+
+    def step() -> None:
+        net.zero_grad()
+        loss().backward()
     return step
 
 
@@ -98,6 +114,7 @@ def variants(workload: str, n_points: int | None = None) -> dict[str, Callable[[
         nets = networks([2, 8, 8, 1])
     out = {
         "kanpde KAN, jets": kanpde_step(nets["kan"], "jet", xi, xb),
+        "kanpde KAN, jets, torch.compile": kanpde_step(nets["kan"], "jet", xi, xb, compile_as=workload),
         "kanpde KAN, nested autograd": kanpde_step(nets["kan"], "autograd", xi, xb),
         "MLP, nested autograd": kanpde_step(nets["mlp"], "autograd", xi, xb),
         "MLP, jets": kanpde_step(nets["mlp"], "jet", xi, xb),
@@ -178,6 +195,10 @@ def main() -> None:
         for n in (4096, 65536):
             for name in ("kanpde KAN, jets", "kanpde KAN, nested autograd", "MLP, nested autograd"):
                 say(f"| {name} | {n} | {peak_memory(name, n):.0f} |")
+    say("\ntorch.compile: the first (compiling) step took "
+        + ", ".join(f"{s:.1f} s ({w} workload)" for w, s in COMPILE_SECONDS.items()) + "; with it, kan/mlp="
+        f"{statistics.median(times['kanpde KAN, jets, torch.compile']) / statistics.median(times['MLP, nested autograd']):.2f}"
+        " (optim.compile=true; the line below is the default, uncompiled path)")
     med = {name: statistics.median(ts) for name, ts in times.items()}
     kan, mlp = med["kanpde KAN, jets"], med["MLP, nested autograd"]
     pykan = med.get("pykan 0.2.8 default", math.nan)

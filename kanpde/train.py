@@ -92,7 +92,12 @@ class Trainer:
         self.phase, self.phase_step, self.elapsed = ADAM, 0, 0.0
         self.lr_scale, self.rollbacks, self.events = 1.0, 0, []
         self.sample_round, self.converged, self.out_of_time = 0, False, False
+        losses = lambda points: problem.losses(points, self._derivatives)  # noqa: E731
+        self._losses = losses
         self.points = self._sample(0)
+        if cfg.optim.compile:  # one eager evaluation first builds the constant tables outside tracing
+            losses(self.points)
+            self._losses = torch.compile(losses)
         self.optimizer = self._make_optimizer()
         self._memo: _Memo | None = None
         self._snapshot: dict | None = None
@@ -118,7 +123,7 @@ class Trainer:
 
     def loss(self) -> tuple[Tensor, dict[str, float]]:
         """Weighted total loss (a scalar with graph) and every term's value."""
-        terms = self.problem.losses(self.points, self._derivatives)
+        terms = self._losses(self.points)
         terms.update(sparsity_terms(self.net, self.points["pde"], self.cfg.optim.sparsity))
         total = sum(self.weights[k] * v for k, v in terms.items())
         return total, {k: float(v.detach()) for k, v in terms.items()}

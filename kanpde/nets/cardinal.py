@@ -17,10 +17,16 @@ from scipy.interpolate import BSpline as ScipyBSpline
 from torch import Tensor
 
 
-@lru_cache(maxsize=None)
+_PIECES: dict[tuple, Tensor] = {}
+
+
+@torch.compiler.assume_constant_result  # under torch.compile: called while tracing, its result a constant
 def piece_tensor(k: int, order: int, dtype: torch.dtype, device: torch.device) -> Tensor:
     """``piece_coefficients`` as a tensor, made once per dtype and device."""
-    return torch.as_tensor(piece_coefficients(k, order), dtype=dtype, device=device)
+    key = (k, order, dtype, device)
+    if key not in _PIECES:
+        _PIECES[key] = torch.as_tensor(piece_coefficients(k, order), dtype=dtype, device=device)
+    return _PIECES[key]
 
 
 @lru_cache(maxsize=None)
