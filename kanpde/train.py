@@ -92,12 +92,12 @@ class Trainer:
         self.phase, self.phase_step, self.elapsed = ADAM, 0, 0.0
         self.lr_scale, self.rollbacks, self.events = 1.0, 0, []
         self.sample_round, self.converged, self.out_of_time = 0, False, False
-        losses = lambda points: problem.losses(points, self._derivatives)  # noqa: E731
-        self._losses = losses
         self.points = self._sample(0)
+        losses = lambda points: problem.losses(points, self._derivatives)  # noqa: E731
         if cfg.optim.compile:  # one eager evaluation first builds the constant tables outside tracing
             losses(self.points)
-            self._losses = torch.compile(losses)
+            losses = torch.compile(losses)
+        self._losses = losses
         self.optimizer = self._make_optimizer()
         self._memo: _Memo | None = None
         self._snapshot: dict | None = None
