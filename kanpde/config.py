@@ -58,6 +58,7 @@ class KANConfig:
     grid_range: list[float] = field(default_factory=lambda: [-1.0, 1.0])
     base_activation: bool = False  # add pykan's SiLU branch to every edge
     noise: float = 0.1  # std of the initial coefficient noise
+    fused: bool = True  # uniform B-splines: fused layers with a hand-written backward (false: plain autograd ops)
 
 
 @dataclass

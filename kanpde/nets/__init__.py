@@ -20,7 +20,8 @@ MODELS: Registry[Callable[[Any, list[int]], nn.Module]] = Registry("model", "mod
 @MODELS.register("kan")
 def _kan(cfg: Any, widths: list[int]) -> KAN:
     return KAN(widths, cfg.basis, grid_size=cfg.grid_size, order=cfg.order, degree=cfg.degree,
-               grid_range=cfg.grid_range, base_activation=cfg.base_activation, noise=cfg.noise)
+               grid_range=cfg.grid_range, base_activation=cfg.base_activation, noise=cfg.noise,
+               fused=getattr(cfg, "fused", True))
 
 
 @MODELS.register("mlp")

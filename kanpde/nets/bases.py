@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 from ..registry import Registry
 from .cardinal import is_uniform, uniform_derivatives
+from .spline_jet import SplineTables
 
 BASES: Registry[type["Basis"]] = Registry("basis", "model.basis")
 
@@ -110,10 +111,25 @@ class BSpline(Basis):
     @property
     def uniform(self) -> bool:
         """Equally spaced knots (checked again whenever the knots change)."""
-        key = (self.knots.data_ptr(), self.knots._version)
-        if getattr(self, "_uniform_key", None) != key:
-            self._uniform_key, self._uniform = key, is_uniform(self.knots)
-        return self._uniform
+        return self._knot_cache()["uniform"]
+
+    def tables(self) -> SplineTables:
+        """The knot arithmetic of the fused uniform-knot layer (nets/spline_jet.py)."""
+        if torch.compiler.is_compiling():
+            return SplineTables.from_knots(self.knots, self.order)
+        cache = self._knot_cache()
+        if "tables" not in cache:
+            cache["tables"] = SplineTables.from_knots(self.knots, self.order)
+        return cache["tables"]
+
+    def _knot_cache(self) -> dict:
+        """Facts about the current knots, recomputed when they change (another tensor, or an
+        in-place write); the cache holds the tensor itself, so a freed one is never mistaken."""
+        cache = getattr(self, "_cache", None)
+        if cache is None or cache["knots"] is not self.knots or cache["version"] != self.knots._version:
+            cache = {"knots": self.knots, "version": self.knots._version, "uniform": is_uniform(self.knots)}
+            self._cache = cache
+        return cache
 
     @property
     def n_basis(self) -> int:

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 from .bases import Basis, BSpline, make_basis
 from .jet import UNIT_DERIVATIVES, Jet
+from .spline_jet import SplineLayerJet
 
 
 class KANLayer(nn.Module):
@@ -42,6 +43,25 @@ class KANLayer(nn.Module):
         (n_in * n_basis, n_out)."""
         w = self.coef * (self.scale * self.mask)[..., None]
         return w.permute(0, 2, 1).reshape(-1, self.n_out)
+
+    def edges(self) -> Tensor:
+        """Edge coefficients times edge scales (times the mask): (n_in, n_basis, n_out)."""
+        return (self.coef * (self.scale * self.mask)[..., None]).transpose(1, 2)
+
+    @property
+    def fusable(self) -> bool:
+        """Uniform B-spline knots: the fused layer of nets/spline_jet.py applies."""
+        return isinstance(self.basis, BSpline) and self.basis.uniform
+
+    def fused(self, data: Tensor, d: int, pairs: tuple[tuple[int, int], ...]) -> Tensor:
+        """The layer on a features-first jet (n_in, C, N) -> (n_out, C, N) (d first partials, then
+        one second partial per pair; d = 0: values only), by nets/spline_jet.py: parameter
+        gradients through its hand-written backward, no derivatives of derivatives."""
+        out = SplineLayerJet.apply(data, self.edges(), self.basis.tables(), d, pairs)
+        if self.base is None:
+            return out
+        silu = _unit_jet(UNIT_DERIVATIVES["silu"](data[:, 0]), data, d, pairs)
+        return out + (self.base_weight().T @ silu.reshape(self.n_in, -1)).reshape(out.shape)
 
     def base_weight(self) -> Tensor | None:
         """The SiLU branch's weights on the live edges (n_in, n_out), or None without the branch."""
@@ -107,17 +127,20 @@ class KAN(nn.Module):
     """KAN(widths=[n_in, h_1, ..., n_out], basis=name): a stack of KANLayers.
 
     x: (B, widths[0]) -> (B, widths[-1]). ``cfg`` carries the basis options (grid_size, order,
-    degree, grid_range) and ``base_activation``, ``noise``.
+    degree, grid_range) and ``base_activation``, ``noise``. ``fused``: on uniform B-spline knots,
+    values and jets go through nets/spline_jet.py (one hand-written backward per layer: parameter
+    gradients, not derivatives of them); false keeps plain autograd ops throughout.
     """
 
     def __init__(self, widths: Sequence[int], basis: str = "bspline", *, grid_size: int = 5, order: int = 3,
                  degree: int = 5, grid_range: Sequence[float] = (-1.0, 1.0), base_activation: bool = False,
-                 noise: float = 0.1):
+                 noise: float = 0.1, fused: bool = True):
         super().__init__()
         if len(widths) < 2 or any(int(w) < 1 for w in widths):
             raise ConfigError("model.hidden", f"layer widths must be positive, got {list(widths)}")
         self.widths = [int(w) for w in widths]
         self.basis_name = basis
+        self.fused = fused
         options = _BasisOptions(grid_size, order, degree, tuple(grid_range))
         self.layers = nn.ModuleList(
             KANLayer(a, b, make_basis(basis, a, options), base_activation, noise)
@@ -125,14 +148,34 @@ class KAN(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """x (N, n_in) -> (N, n_out). Inputs that need no gradient (collocation values) on uniform
+        knots take the fused layers; inputs that do (nested autograd derivatives) the plain,
+        twice-differentiable ones."""
+        if self.fusable and not (x.requires_grad and torch.is_grad_enabled()):
+            data = x.T[:, None, :]
+            for layer in self.layers:
+                data = layer.fused(data, 0, ())
+            return data[:, 0, :].T
         for layer in self.layers:
             x = layer(x)
         return x
 
     def jet(self, jet: Jet) -> Jet:
+        """Closed-form jets through every layer: fused (features first) on uniform B-spline
+        knots, else layer by layer through the basis rows."""
+        if self.fusable:
+            data = jet.data.permute(2, 0, 1)
+            for layer in self.layers:
+                data = layer.fused(data, jet.d, jet.pairs)
+            return jet.replace(data.permute(1, 2, 0))
         for layer in self.layers:
             jet = layer.jet(jet)
         return jet
+
+    @property
+    def fusable(self) -> bool:
+        """Every layer fused; not while torch.compile traces, which fuses the plain ops itself."""
+        return self.fused and not torch.compiler.is_compiling() and all(layer.fusable for layer in self.layers)
 
     @torch.no_grad()
     def update_grid(self, x: Tensor, eps: float = 0.02) -> None:
@@ -160,6 +203,16 @@ class KAN(nn.Module):
                 basis = layer.basis
                 basis.knots = basis._extend(basis.refined_nodes(g))
                 layer.coef = nn.Parameter(layer.coef.new_zeros(layer.n_in, layer.n_out, basis.n_basis))
+
+
+def _unit_jet(f: Tensor, data: Tensor, d: int, pairs: tuple[tuple[int, int], ...]) -> Tensor:
+    """Features-first jet (n, C, N) of a unit-wise map from f, f', f'' at the values (3, n, N)."""
+    parts = [f[0][:, None], f[1][:, None] * data[:, 1 : 1 + d]]
+    if pairs:
+        g = data[:, 1 : 1 + d]
+        gg = g[:, [p[0] for p in pairs]] * g[:, [p[1] for p in pairs]]
+        parts.append(f[2][:, None] * gg + f[1][:, None] * data[:, 1 + d :])
+    return torch.cat(parts, dim=1)
 
 
 class _BasisOptions:
