@@ -108,7 +108,8 @@ def networks(widths_kan: list[int]) -> dict[str, SolutionNet]:
     return nets
 
 
-def variants(workload: str, n_points: int | None = None) -> dict[str, Callable[[], None]]:
+def variants(workload: str, n_points: int | None = None) -> dict[str, Callable[[], Callable[[], None]]]:
+    """Builders of each variant's step (built only when asked, so a memory probe sets up just one)."""
     if workload == "small":
         xi, xb = points(21)
         nets = networks([2, 10, 1])
@@ -117,19 +118,23 @@ def variants(workload: str, n_points: int | None = None) -> dict[str, Callable[[
         xi, xb = points(side)
         nets = networks([2, 8, 8, 1])
     out = {
-        "kanpde KAN, jets": kanpde_step(nets["kan"], "jet", xi, xb),
-        "kanpde KAN, jets, unfused (model.fused=false)": kanpde_step(nets["kan_unfused"], "jet", xi, xb),
-        "kanpde KAN, jets, unfused + torch.compile": kanpde_step(nets["kan_unfused"], "jet", xi, xb, compile_as=workload),
-        "kanpde KAN, nested autograd": kanpde_step(nets["kan"], "autograd", xi, xb),
-        "MLP, nested autograd": kanpde_step(nets["mlp"], "autograd", xi, xb),
-        "MLP, jets": kanpde_step(nets["mlp"], "jet", xi, xb),
+        "kanpde KAN, jets": lambda: kanpde_step(nets["kan"], "jet", xi, xb),
+        "kanpde KAN, jets, unfused (model.fused=false)": lambda: kanpde_step(nets["kan_unfused"], "jet", xi, xb),
+        "kanpde KAN, jets, unfused + torch.compile":
+            lambda: kanpde_step(nets["kan_unfused"], "jet", xi, xb, compile_as=workload),
+        "kanpde KAN, nested autograd": lambda: kanpde_step(nets["kan"], "autograd", xi, xb),
+        "MLP, nested autograd": lambda: kanpde_step(nets["mlp"], "autograd", xi, xb),
+        "MLP, jets": lambda: kanpde_step(nets["mlp"], "jet", xi, xb),
     }
     if workload == "small":
         for name, speed in (("pykan 0.2.8 default", False), ("pykan 0.2.8 speed()", True)):
-            step = pykan_step(speed, xi, xb)
-            if step is not None:
-                out[name] = step
+            if pykan_step(speed, xi, xb) is not None:
+                out[name] = lambda speed=speed: pykan_step(speed, xi, xb)
     return out
+
+
+def built(builders: dict[str, Callable[[], Callable[[], None]]]) -> dict[str, Callable[[], None]]:
+    return {name: build() for name, build in builders.items()}
 
 
 def time_interleaved(steps: dict[str, Callable[[], None]], rounds: int, reps: int) -> dict[str, list[float]]:
@@ -168,7 +173,7 @@ def peak_memory(variant: str, n_points: int) -> float:
 
 
 def _measure_memory(variant: str, n_points: int) -> None:
-    step = variants("large", n_points)[variant]
+    step = variants("large", n_points)[variant]()  # only this variant is set up
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     step()
     print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)  # KiB -> MiB
@@ -188,12 +193,12 @@ def main() -> None:
         return _measure_memory(args.memory_of, args.points)
     say(f"# One PINN step: `{' '.join(['python benchmarks/step_cost.py', *sys.argv[1:]])}`")
     say(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU; {args.rounds} interleaved rounds")
-    small = variants("small")
+    small = built(variants("small"))
     if "pykan 0.2.8 default" not in small:
         say("pykan is not installed (pip install pykan==0.2.8): its rows are skipped")
     times = time_interleaved(small, args.rounds, args.reps)
     table("KAN [2,10,1] G=5 k=3 / MLP [2,20,20,20,1]; 441 interior + 84 boundary points", times)
-    large = time_interleaved(variants("large", 4096), max(3, args.rounds // 3), 2)
+    large = time_interleaved(built(variants("large", 4096)), max(3, args.rounds // 3), 2)
     table("KAN [2,8,8,1] G=5 k=3 / MLP [2,20,20,20,1]; 4096 interior + 256 boundary points", large)
     if args.memory:
         say("\n| variant | points | peak MiB added by one step (resident set; 0: below what setup used) |\n|---|---|---|")
