@@ -172,11 +172,21 @@ def peak_memory(variant: str, n_points: int) -> float:
     return float(result.stdout.strip())
 
 
+def _peak_rss_mib() -> float:
+    """Peak resident set of this process in MiB: VmHWM on Linux (ru_maxrss would start at the
+    parent's size when the parent forked us large), ru_maxrss elsewhere."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _measure_memory(variant: str, n_points: int) -> None:
     step = variants("large", n_points)[variant]()  # only this variant is set up
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _peak_rss_mib()
     step()
-    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)  # KiB -> MiB
+    print(_peak_rss_mib() - before)
 
 
 def main() -> None:
@@ -201,9 +211,10 @@ def main() -> None:
     large = time_interleaved(built(variants("large", 4096)), max(3, args.rounds // 3), 2)
     table("KAN [2,8,8,1] G=5 k=3 / MLP [2,20,20,20,1]; 4096 interior + 256 boundary points", large)
     if args.memory:
-        say("\n| variant | points | peak MiB added by one step (resident set; 0: below what setup used) |\n|---|---|---|")
+        say("\n| variant | points | peak resident MiB added by one step (fresh process, VmHWM) |\n|---|---|---|")
         for n in (4096, 65536):
-            for name in ("kanpde KAN, jets", "kanpde KAN, nested autograd", "MLP, nested autograd"):
+            for name in ("kanpde KAN, jets", "kanpde KAN, jets, unfused (model.fused=false)",
+                         "kanpde KAN, nested autograd", "MLP, nested autograd"):
                 say(f"| {name} | {n} | {peak_memory(name, n):.0f} |")
     say("\ntorch.compile: the first (compiling) step took "
         + ", ".join(f"{s:.1f} s ({w} workload)" for w, s in COMPILE_SECONDS.items()) + "; with it, kan/mlp="
