@@ -41,7 +41,7 @@ def test_tables_and_figures(sweep, tmp_path):
     metrics = [json.loads(p.read_text()) for p in sweep.glob("*/metrics.json")]
     kan_errors = sorted(m["rel_l2"] for m in metrics if m["model"] == "kan")
     assert float(rows[0]["rel_l2_min"]) == kan_errors[0] and float(rows[0]["rel_l2_max"]) == kan_errors[1]
-    assert "| poisson2d | kan | 2/2 | 880 |" in (out / "table.md").read_text()
+    assert "| poisson2d | kan | 2/2 | 1056 |" in (out / "table.md").read_text()
     for stem in ("poisson2d_convergence", "poisson2d_error_vs_params", "poisson2d_fields"):
         assert (out / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
         assert (out / f"{stem}.pdf").read_bytes()[:4] == b"%PDF"

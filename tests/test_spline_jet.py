@@ -40,7 +40,7 @@ def curved_jet(x: torch.Tensor, pairs) -> tuple[Jet, torch.Tensor]:
     return Jet(data, 2, tuple(pairs)), leaf
 
 
-@pytest.mark.parametrize("order", [1, 2, 3, 4])
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5, 6])
 @pytest.mark.parametrize("n_out", [1, 3])
 @pytest.mark.parametrize("kind", list(PAIRS))
 @pytest.mark.parametrize("base", [False, True])
