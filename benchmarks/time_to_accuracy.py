@@ -8,7 +8,8 @@ three see the same machine load. The clock counts training only: each solver's t
 same 101 x 101 grid is taken with the clock stopped.
 
 - kanpde: ``kanpde model=<kan|mlp> seed=<s> optim.time_limit=<budget> optim.lbfgs.steps=1000000
-  output.eval_every=10`` (the defaults otherwise: 1000 Adam steps, then L-BFGS, float64); the
+  output.eval_every=10`` (the defaults otherwise: 1000 Adam steps, then L-BFGS, float64; the KAN
+  is [2, 8, 8, 1] with sextic B-splines on 5 intervals, conf/problem_model/poisson2d_kan.yaml); the
   curve is history.h5's eval rows.
 - pykan: the recipe of its PDE-accuracy tutorial (Example 7), as written there: a [2, 2, 1] KAN with
   ``speed()``, 51 x 51 interior mesh points and 4 x 51 boundary points, loss 0.01 pde + bc with the
