@@ -21,7 +21,7 @@ MODELS: Registry[Callable[[Any, list[int]], nn.Module]] = Registry("model", "mod
 def _kan(cfg: Any, widths: list[int]) -> KAN:
     return KAN(widths, cfg.basis, grid_size=cfg.grid_size, order=cfg.order, degree=cfg.degree,
                grid_range=cfg.grid_range, base_activation=cfg.base_activation, noise=cfg.noise,
-               fused=getattr(cfg, "fused", True))
+               fused=cfg.fused)
 
 
 @MODELS.register("mlp")

@@ -115,8 +115,6 @@ class BSpline(Basis):
 
     def tables(self) -> SplineTables:
         """The knot arithmetic of the fused uniform-knot layer (nets/spline_jet.py)."""
-        if torch.compiler.is_compiling():
-            return SplineTables.from_knots(self.knots, self.order)
         cache = self._knot_cache()
         if "tables" not in cache:
             cache["tables"] = SplineTables.from_knots(self.knots, self.order)

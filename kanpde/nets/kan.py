@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 from .bases import Basis, BSpline, make_basis
 from .jet import UNIT_DERIVATIVES, Jet
-from .spline_jet import SplineLayerJet
+from .spline_jet import SplineLayerJet, unit_chain
 
 
 class KANLayer(nn.Module):
@@ -41,8 +41,7 @@ class KANLayer(nn.Module):
     def weight(self) -> Tensor:
         """Edge coefficients times edge scales (times the mask), flattened for one matmul:
         (n_in * n_basis, n_out)."""
-        w = self.coef * (self.scale * self.mask)[..., None]
-        return w.permute(0, 2, 1).reshape(-1, self.n_out)
+        return self.edges().reshape(-1, self.n_out)
 
     def edges(self) -> Tensor:
         """Edge coefficients times edge scales (times the mask): (n_in, n_basis, n_out)."""
@@ -60,7 +59,7 @@ class KANLayer(nn.Module):
         out = SplineLayerJet.apply(data, self.edges(), self.basis.tables(), d, pairs)
         if self.base is None:
             return out
-        silu = _unit_jet(UNIT_DERIVATIVES["silu"](data[:, 0]), data, d, pairs)
+        silu = unit_chain(UNIT_DERIVATIVES["silu"](data[:, 0]), data[:, 1:], d, pairs)
         return out + (self.base_weight().T @ silu.reshape(self.n_in, -1)).reshape(out.shape)
 
     def base_weight(self) -> Tensor | None:
@@ -203,16 +202,6 @@ class KAN(nn.Module):
                 basis = layer.basis
                 basis.knots = basis._extend(basis.refined_nodes(g))
                 layer.coef = nn.Parameter(layer.coef.new_zeros(layer.n_in, layer.n_out, basis.n_basis))
-
-
-def _unit_jet(f: Tensor, data: Tensor, d: int, pairs: tuple[tuple[int, int], ...]) -> Tensor:
-    """Features-first jet (n, C, N) of a unit-wise map from f, f', f'' at the values (3, n, N)."""
-    parts = [f[0][:, None], f[1][:, None] * data[:, 1 : 1 + d]]
-    if pairs:
-        g = data[:, 1 : 1 + d]
-        gg = g[:, [p[0] for p in pairs]] * g[:, [p[1] for p in pairs]]
-        parts.append(f[2][:, None] * gg + f[1][:, None] * data[:, 1 + d :])
-    return torch.cat(parts, dim=1)
 
 
 class _BasisOptions:

@@ -133,15 +133,20 @@ class SplineLayerJet(torch.autograd.Function):
         return grad_data, grad_weight, None, None, None
 
 
-def _edge_chain(phi: Tensor, part: Tensor, d: int, pairs: tuple) -> Tensor:
-    """Jet (C, N) of sum_i phi_i(u_i) from the edge derivatives phi (R, n_in, N) and the partials
-    (n_in, C - 1, N): value, sum phi' u_k, sum phi'' u_k u_l + phi' u_kl."""
-    parts = [phi[0].sum(0, keepdim=True)]
+def unit_chain(phi: Tensor, part: Tensor, d: int, pairs: tuple) -> Tensor:
+    """Jets (n, C, N) of unit-wise maps phi_i(u_i) from their derivatives phi (R, n, N) at u and the
+    partials of u (n, C - 1, N): value, phi' u_k, phi'' u_k u_l + phi' u_kl."""
+    parts = [phi[0][:, None]]
     if d:
-        parts.append((phi[1][:, None] * part[:, :d]).sum(0))
+        parts.append(phi[1][:, None] * part[:, :d])
     if pairs:
-        parts.append((phi[2][:, None] * _products(part[:, :d], d, pairs) + phi[1][:, None] * part[:, d:]).sum(0))
-    return torch.cat(parts)
+        parts.append(phi[2][:, None] * _products(part[:, :d], d, pairs) + phi[1][:, None] * part[:, d:])
+    return torch.cat(parts, dim=1)
+
+
+def _edge_chain(phi: Tensor, part: Tensor, d: int, pairs: tuple) -> Tensor:
+    """Jet (C, N) of sum_i phi_i(u_i): the edge functions' jets summed over the inputs."""
+    return unit_chain(phi, part, d, pairs).sum(0)
 
 
 def _edge_chain_backward(phi: Tensor, part: Tensor, g: Tensor, d: int, pairs: tuple) -> tuple[Tensor, Tensor]:
