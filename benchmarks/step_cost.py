@@ -28,7 +28,7 @@ from typing import Callable
 
 import torch
 
-from kanpde.diff import derivatives
+from kanpde.pde import derivatives
 from kanpde.nets import KAN, MLP, SolutionNet
 
 PI = math.pi

@@ -33,7 +33,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 LEVELS = (1e-2, 1e-3, 1e-4)

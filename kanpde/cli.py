@@ -1,11 +1,10 @@
-"""The ``kanpde`` command: Hydra composes and validates the config, ``run.solve`` does the work.
+"""The ``kanpde`` command: Hydra composes and validates the config, ``solve.run`` does the work.
 
 Errors from bad input are printed as one line, ``kanpde: error: ...``, with exit code 1; pass
 ``debug=true`` to see the traceback instead.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import sys
@@ -15,7 +14,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from .config import register_configs
+from .config import describe, register_configs
 from .errors import KanpdeError
 
 register_configs()
@@ -24,11 +23,12 @@ _failed_jobs: list[str] = []  # run directories whose job failed (a multirun car
 
 @hydra.main(version_base="1.3", config_path="pkg://kanpde.conf", config_name="config")
 def _app(cfg: DictConfig) -> float | None:
-    from .run import solve  # imported here so that `kanpde --help` stays fast
+    from .run import run  # imported here so that `kanpde --help` stays fast
 
     runtime = HydraConfig.get().runtime
     try:
-        metrics = solve(cfg, Path(runtime.output_dir), runtime.choices.get("problem"), runtime.choices.get("model"))
+        metrics = run(cfg, Path(runtime.output_dir), problem_name=runtime.choices.get("problem"),
+                      model_name=runtime.choices.get("model"), config_written=True).metrics
     except Exception as exc:  # noqa: BLE001 - one line per failed job; debug=true re-raises
         if cfg.debug:
             raise
@@ -47,37 +47,6 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     from omegaconf.errors import OmegaConfBaseException
 
     return KanpdeError, HydraException, OmegaConfBaseException
-
-
-def describe(exc: BaseException) -> str:
-    """One line saying what was wrong with the input."""
-    from hydra.errors import MissingConfigException
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
-
-    if isinstance(exc, KanpdeError):
-        return _first_line(str(exc))
-    if isinstance(exc, MissingConfigException):
-        match = re.search(r"Could not find '([^/']+)/([^']+)'", str(exc))
-        if match:
-            options = ", ".join(sorted(exc.options or []))
-            return f"unknown {match.group(1)} {match.group(2)!r}; choices: {options}"
-        return _first_line(str(exc))
-    cause = exc.__cause__ or exc.__context__
-    for err in (exc, cause):
-        if isinstance(err, OmegaConfBaseException):
-            key = getattr(err, "full_key", None)
-            msg = _first_line(getattr(err, "msg", None) or str(err))
-            if isinstance(err, (ConfigKeyError, ConfigAttributeError)) and key:
-                kind = getattr(err, "object_type", None)
-                valid = [f.name for f in dataclasses.fields(kind)] if dataclasses.is_dataclass(kind) else []
-                return f"unknown config key {key!r}" + (f"; valid keys there: {', '.join(valid)}" if valid else "")
-            return f"{key}: {msg}" if key else msg
-    return f"{type(exc).__name__}: {_first_line(str(exc))}"
-
-
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0] if lines else ""
 
 
 def main() -> None:

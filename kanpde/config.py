@@ -1,18 +1,24 @@
 """Structured-config schemas: Hydra validates every key and type of a run against them.
 
 The YAML files in ``conf/`` fill these in; a misspelt key or a wrong type is refused by Hydra at
-composition, and ``validate`` checks the ranges that types cannot express.
+composition, and ``validate`` checks the ranges that types cannot express and the names that a
+registry lists (a basis, a sampling method, a phase: the registry is the one list of choices).
+``compose`` builds a run's config from Python as the command line does, ``describe`` turns a
+Hydra or OmegaConf error into the one line the user sees.
 """
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
 
-from .errors import ConfigError
+from .errors import ConfigError, KanpdeError
 
 
 class DType(str, Enum):
@@ -24,27 +30,6 @@ class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
-
-
-class Schedule(str, Enum):
-    constant = "constant"
-    exponential = "exponential"
-    cosine = "cosine"
-
-
-class Method(str, Enum):
-    sobol = "sobol"
-    halton = "halton"
-    lhs = "lhs"
-    uniform = "uniform"
-    grid = "grid"
-
-
-class DiffEngine(str, Enum):
-    auto = "auto"
-    jet = "jet"
-    autograd = "autograd"
-    func = "func"
 
 
 @dataclass
@@ -75,7 +60,7 @@ class AdamConfig:
     steps: int = 1000
     lr: float = 1e-2
     lr_final: float = 1e-3  # the exponential / cosine schedules end here
-    schedule: Schedule = Schedule.exponential
+    schedule: str = "exponential"  # SCHEDULES: constant | exponential | cosine
 
 
 @dataclass
@@ -103,6 +88,7 @@ class SparsityConfig:
 
 @dataclass
 class OptimConfig:
+    phases: list[str] = field(default_factory=lambda: ["adam", "lbfgs"])  # PHASES, in order; each reads optim.<name>
     adam: AdamConfig = field(default_factory=AdamConfig)
     lbfgs: LBFGSConfig = field(default_factory=LBFGSConfig)
     grid: GridConfig = field(default_factory=GridConfig)
@@ -113,7 +99,7 @@ class OptimConfig:
 
 @dataclass
 class SamplerConfig:
-    method: Method = Method.sobol
+    method: str = "sobol"  # SAMPLERS: sobol | halton | lhs | uniform | grid
     n_interior: int = 512
     n_boundary: int = 128
     resample_every: int = 0  # Adam steps between fresh collocation points (0: never)
@@ -142,7 +128,7 @@ class Config:
     seed: int = 0
     dtype: DType = DType.float64
     device: Device = Device.auto
-    diff: DiffEngine = DiffEngine.auto  # auto: closed-form jets where the network has them
+    diff: str = "auto"  # auto (closed-form jets where the network has them) or a DERIVATIVES name
     resume: bool = False  # continue the checkpoint in the run directory
     overwrite: bool = False  # allow a fresh run in a directory that holds a finished one
     debug: bool = False  # show tracebacks
@@ -176,7 +162,13 @@ def _at_least(cfg: Any, key: str, minimum: float) -> None:
 
 
 def validate(cfg: Any) -> None:
-    """Range checks that the schema's types cannot express; raises ConfigError naming the key."""
+    """Range checks that the schema's types cannot express, and names checked against their
+    registries; raises ConfigError naming the key."""
+    from .geometry.sampling import SAMPLERS  # the registries import torch, which `kanpde --help` need not
+    from .nets import MODELS
+    from .pde import DERIVATIVES
+    from .training import PHASES, SCHEDULES
+
     for key in ("optim.adam.steps", "optim.lbfgs.steps", "optim.grid.update_every", "sampler.resample_every",
                 "optim.time_limit", "optim.sparsity.weight", "optim.sparsity.l1", "optim.sparsity.entropy",
                 "sampler.n_boundary", "output.eval_every", "seed"):
@@ -186,12 +178,21 @@ def validate(cfg: Any) -> None:
     for key in ("optim.adam.lr", "optim.adam.lr_final", "optim.lbfgs.lr"):
         if not cfg_get(cfg, key) > 0:
             raise ConfigError(key, f"must be > 0, got {cfg_get(cfg, key)}")
+    MODELS.get(cfg.model.name)
+    SAMPLERS.get(cfg.sampler.method)
+    SCHEDULES.get(cfg.optim.adam.schedule)
+    if cfg.diff != "auto":
+        DERIVATIVES.get(cfg.diff)
+    for name in cfg.optim.phases:
+        PHASES.get(name)
+        if name not in cfg.optim:
+            raise ConfigError("optim.phases", f"phase {name!r} has no config section optim.{name}")
     if any(w < 1 for w in cfg.model.hidden):
         raise ConfigError("model.hidden", f"layer widths must be >= 1, got {list(cfg.model.hidden)}")
     grid = cfg.optim.grid
     if len(grid.extend_at) != len(grid.extend_to):
         raise ConfigError("optim.grid.extend_to", "needs one grid size per step in optim.grid.extend_at")
-    if grid.extend_at and list(grid.extend_at) != sorted(grid.extend_at):
+    if any(b <= a for a, b in zip(grid.extend_at, grid.extend_at[1:])):
         raise ConfigError("optim.grid.extend_at", f"steps must increase, got {list(grid.extend_at)}")
     if (grid.update_every or grid.extend_at) and cfg.model.get("basis", "bspline") != "bspline":
         raise ConfigError("optim.grid", f"grid updates and extension need model.basis=bspline, not {cfg.model.basis}")
@@ -199,5 +200,80 @@ def validate(cfg: Any) -> None:
         raise ConfigError("optim.grid.eps", f"must be in [0, 1], got {grid.eps}")
 
 
-__all__ = ["Config", "KANConfig", "MLPConfig", "OptimConfig", "SamplerConfig", "OutputConfig",
-           "register_configs", "validate", "DType", "Device"]
+def compose(problem: str | None, model: str, overrides: Sequence[str] = (), options: Mapping[str, Any] | None = None,
+            config_dir: str | Path | None = None) -> tuple[DictConfig, str, str]:
+    """The config ``kanpde problem=PROBLEM model=MODEL OVERRIDES...`` runs, then ``options`` (plain
+    values or nested dicts of config keys) merged on top; ``config_dir`` adds a folder of the user's
+    own configs (as ``--config-dir``). ``problem=None``: the defaults without any problem's
+    settings, for a problem given as an object. Returns (config, problem name, model name); bad
+    input raises KanpdeError with the command line's one-line message."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    for item in overrides:
+        if re.match(r"^[+~]*(problem|model)=", item):
+            raise ConfigError("overrides", f"{item!r}: name the problem and the model as solve's arguments")
+    chosen = [f"problem={problem}"] if problem is not None else ["problem=poisson2d", "~problem_model"]
+    search = [f"hydra.searchpath=[file://{Path(config_dir).resolve()}]"] if config_dir is not None else []
+    register_configs()
+    global_hydra = GlobalHydra.instance()
+    outer = global_hydra.hydra  # inside someone's own Hydra app: put its state back afterwards
+    global_hydra.clear()
+    try:
+        with initialize_config_module("kanpde.conf", version_base="1.3"):
+            cfg = hydra_compose("config", overrides=[*chosen, f"model={model}", *search, *overrides])
+        if options:
+            cfg = OmegaConf.merge(cfg, options)
+    except Exception as exc:
+        if isinstance(exc, KanpdeError) or not _is_input_error(exc):
+            raise
+        raise KanpdeError(describe(exc)) from None
+    finally:
+        global_hydra.clear()
+        global_hydra.hydra = outer
+    if problem is None:
+        cfg.problem = None
+    return cfg, problem or "", model
+
+
+def _is_input_error(exc: BaseException) -> bool:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    return isinstance(exc, (HydraException, OmegaConfBaseException))
+
+
+def describe(exc: BaseException) -> str:
+    """One line saying what was wrong with the input (a KanpdeError, Hydra or OmegaConf error)."""
+    from hydra.errors import MissingConfigException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+    if isinstance(exc, KanpdeError):
+        return _first_line(str(exc))
+    if isinstance(exc, MissingConfigException):
+        match = re.search(r"Could not find '([^/']+)/([^']+)'", str(exc))
+        if match:
+            options = ", ".join(sorted(exc.options or []))
+            return f"unknown {match.group(1)} {match.group(2)!r}; choices: {options}"
+        return _first_line(str(exc))
+    cause = exc.__cause__ or exc.__context__
+    for err in (exc, cause):
+        if isinstance(err, OmegaConfBaseException):
+            key = getattr(err, "full_key", None)
+            msg = _first_line(getattr(err, "msg", None) or str(err))
+            if isinstance(err, (ConfigKeyError, ConfigAttributeError)) and key:
+                kind = getattr(err, "object_type", None)
+                valid = [f.name for f in dataclasses.fields(kind)] if dataclasses.is_dataclass(kind) else []
+                return f"unknown config key {key!r}" + (f"; valid keys there: {', '.join(valid)}" if valid else "")
+            return f"{key}: {msg}" if key else msg
+    return f"{type(exc).__name__}: {_first_line(str(exc))}"
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+__all__ = ["Config", "DType", "Device", "KANConfig", "MLPConfig", "OptimConfig", "OutputConfig", "SamplerConfig",
+           "compose", "describe", "register_configs", "validate"]

@@ -1,208 +1,184 @@
-"""One run: build the problem and the network, train, evaluate, and write the output contract.
+"""The front door: ``solve`` trains a network on a problem and returns a ``Solution``.
 
-Run directory contents: metrics.json, history.h5, checkpoint.pt, solution.vtu (+ solution.xdmf),
-solution.png, reference.png, error.png, loss.png; every file written atomically.
+    sol = kanpde.solve("burgers1d", "kan", overrides=["optim.lbfgs.steps=500"], seed=1)
+
+``solve`` composes the config exactly as the command line does (the same schemas, the same
+one-line errors), ``run`` trains on a composed config: the problem and network (build.py), the
+loss, phases and callbacks (training/), the final metrics, and, given a run directory, the output
+contract (io/run_dir.py). The ``kanpde`` command is a thin adapter over ``run``.
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
-import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from . import __version__
-from .config import choice, validate
+from .build import build_net, instantiate_problem, problem_spec, select_device, select_dtype
+from .config import choice, compose, validate
 from .errors import ConfigError, KanpdeError
-from .export import write_solution
-from .io import load_checkpoint, save_checkpoint, write_history, write_json
-from .nets import SolutionNet, build_model
-from .plot import plot_fields, plot_history
-from .problem import Problem, TestSet
-from .train import ADAM, LBFGS, DivergedError, Trainer
+from .io.run_dir import RunDirectory
+from .nets import SolutionNet
+from .pde import Problem
+from .solution import Solution, predict
+from .training import (
+    PHASES,
+    Callback,
+    Checkpoint,
+    Collocation,
+    DivergedError,
+    Evaluation,
+    FixedWeights,
+    GridSchedule,
+    Loop,
+    Loss,
+    NanGuard,
+    Progress,
+    Resample,
+    Sparsity,
+    TimeLimit,
+)
 
 log = logging.getLogger("kanpde")
-CHECKPOINT, METRICS = "checkpoint.pt", "metrics.json"
-RESUME_KEYS = ("problem", "model", "sampler", "seed", "dtype", "diff")
 
 
-def instantiate_problem(node: Any) -> Problem:
-    """The Problem named by ``node._target_`` built with the node's other keys, each checked
-    against the constructor's parameters and their type hints."""
-    spec = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node)
-    target = spec.pop("_target_", None)
-    if not target:
-        raise ConfigError("problem._target_", "missing: name the Problem class, e.g. kanpde.problems.Poisson2D")
-    module_name, _, class_name = target.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError("problem._target_", f"cannot import {target!r} ({exc})") from None
-    if not (inspect.isclass(cls) and issubclass(cls, Problem)):
-        raise ConfigError("problem._target_", f"{target!r} is not a kanpde.problem.Problem subclass")
-    params = inspect.signature(cls).parameters
-    hints = typing.get_type_hints(cls.__init__)
-    for key, value in spec.items():
-        if key not in params:
-            raise ConfigError(f"problem.{key}", f"not a parameter of {cls.__name__}; parameters: {', '.join(params)}")
-        expected = hints.get(key)
-        if expected in (int, float, bool, str) and not _fits(value, expected):
-            raise ConfigError(f"problem.{key}", f"expected {expected.__name__}, got {value!r}")
-    return cls(**spec)
+def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides: Sequence[str] = (),
+          run_dir: str | Path | None = None, callbacks: Sequence[Callback] = (), config_dir: str | Path | None = None,
+          **options: Any) -> Solution:
+    """Train ``model`` (a config in conf/model: kan, mlp, kan_small, ...) on ``problem`` (a name
+    in conf/problem, or a Problem object) and return the Solution.
 
-
-def _fits(value: Any, expected: type) -> bool:
-    if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, expected)
-
-
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device", "cuda was asked for but torch.cuda.is_available() is False")
-    return torch.device(name)
-
-
-class Evaluator:
-    """Predictions and errors of a network on the problem's test set."""
-
-    def __init__(self, test: TestSet, device: torch.device, dtype: torch.dtype):
-        self.test = test
-        self.x = torch.as_tensor(test.points, dtype=dtype, device=device)
-        self.ref = np.asarray(test.values, dtype=np.float64)
-
-    @torch.no_grad()
-    def predict(self, net: SolutionNet) -> np.ndarray:
-        return net(self.x).double().cpu().numpy()
-
-    def rel_l2_fields(self, pred: np.ndarray) -> np.ndarray:
-        """(n_out,) relative L2 error of every field."""
-        return np.linalg.norm(pred - self.ref, axis=0) / np.linalg.norm(self.ref, axis=0)
-
-    def rel_l2(self, net: SolutionNet) -> float:
-        """Mean over the fields of the relative L2 error."""
-        return float(self.rel_l2_fields(self.predict(net)).mean())
-
-
-def _check_run_dir(cfg: Any, run_dir: Path) -> dict | None:
-    """The checkpoint to resume from (None for a fresh run); refuses to clobber a run."""
-    ckpt = run_dir / CHECKPOINT
-    if cfg.resume:
-        if not ckpt.exists():
-            raise KanpdeError(f"resume=true but there is no checkpoint {ckpt}")
-        state = load_checkpoint(ckpt)
-        if "trainer" not in state or "config" not in state:
-            raise KanpdeError(f"cannot read checkpoint {ckpt}: not a kanpde checkpoint")
-        now = OmegaConf.to_container(cfg, resolve=True)
-        for key in RESUME_KEYS:
-            if state["config"].get(key) != now.get(key):
-                raise ConfigError(key, f"differs from the checkpoint's in {ckpt}; resume with the same {key}")
-        return state
-    if (ckpt.exists() or (run_dir / METRICS).exists()) and not cfg.overwrite:
-        raise KanpdeError(f"{run_dir} already holds a run; pass resume=true to continue it or overwrite=true to replace it")
-    return None
-
-
-def solve(cfg: Any, run_dir: str | Path, problem_name: str | None = None, model_name: str | None = None) -> dict:
-    """Train and evaluate one configuration, writing every output into ``run_dir``.
-
-    Returns the metrics dict (also written to metrics.json).
+    ``overrides``: the command line's ``key=value`` strings (``"optim.adam.steps=200"``);
+    ``options``: config keys as Python values, nested dicts for groups (``seed=1``,
+    ``optim={"lbfgs": {"steps": 500}}``), applied after the overrides; ``callbacks``: your own
+    training callbacks (kanpde.training.Callback); ``config_dir``: a folder of your own configs
+    (as ``kanpde --config-dir``). Nothing is written unless ``run_dir`` is given, which then
+    receives the full output contract. Bad input raises a KanpdeError with a one-line message;
+    a run that diverges raises DivergedError, whose ``solution`` is what was trained.
     """
-    run_dir = Path(run_dir)
+    if not isinstance(model, str):
+        raise KanpdeError(f"model must be the name of a model config (kan, mlp, kan_small, ...), got {model!r}; "
+                          "set its keys with overrides=['model.hidden=[16,16]']")
+    if isinstance(problem, Problem):
+        if "problem" in options:
+            raise ConfigError("problem", "the problem is given as an object: set its parameters when you build it")
+        cfg, _, _ = compose(None, model, overrides, options, config_dir)
+        cfg.problem = problem_spec(problem)
+        return run(cfg, run_dir, problem_name=type(problem).__name__, model_name=model, problem=problem,
+                   callbacks=callbacks)
+    if not isinstance(problem, str):
+        raise KanpdeError(f"problem must be a registered name or a kanpde Problem, got {type(problem).__name__}")
+    cfg, _, _ = compose(problem, model, overrides, options, config_dir)
+    return run(cfg, run_dir, problem_name=problem, model_name=model, callbacks=callbacks)
+
+
+def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str | None = None,
+        model_name: str | None = None, problem: Problem | None = None, callbacks: Sequence[Callback] = (),
+        config_written: bool = False) -> Solution:
+    """Train on the composed config ``cfg`` (problem built from ``cfg.problem`` unless given).
+    With ``run_dir``: refuses to clobber a run there, resumes it with ``resume=true``, and writes
+    the output contract (``config_written``: Hydra has written .hydra/ already)."""
     validate(cfg)
-    problem = instantiate_problem(cfg.problem)
-    problem_name = problem_name or type(problem).__name__
-    model_name = model_name or cfg.model.name
-    dtype = torch.float64 if choice(cfg.dtype) == "float64" else torch.float32
-    device = select_device(choice(cfg.device))
+    problem = problem if problem is not None else instantiate_problem(cfg.problem)
+    dtype, device = select_dtype(choice(cfg.dtype)), select_device(choice(cfg.device))
     problem.check()  # bad weights, boundaries or fields fail before anything is written
-    resume_state = _check_run_dir(cfg, run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    out = RunDirectory(run_dir, config) if run_dir is not None else None
+    if out is None and cfg.resume:
+        raise ConfigError("resume", "needs the run directory to continue (run_dir)")
+    resume_state = out.resume_state(cfg.resume, cfg.overwrite) if out is not None else None
 
     torch.manual_seed(cfg.seed)
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        lo, hi = problem.domain.bounds
-        periodic = {problem.inputs.index(name): period for name, period in problem.periodic_inputs.items()}
-        constraint = problem.hard_constraint if problem.hard else None
-        net = build_model(cfg.model, len(problem.inputs), len(problem.outputs), lo, hi, periodic, constraint).to(device)
-    finally:
-        torch.set_default_dtype(previous)
+    net = build_net(problem, cfg.model, dtype, device)
     test = problem.test_set()
-    evaluator = Evaluator(test, device, dtype)
-    config = OmegaConf.to_container(cfg, resolve=True)
-
-    def checkpoint(state: dict) -> None:
-        save_checkpoint(run_dir / CHECKPOINT, {"trainer": state, "config": config, "kanpde_version": __version__})
-
-    trainer = Trainer(problem, net, cfg, device=device, dtype=dtype, evaluate=evaluator.rel_l2, checkpoint=checkpoint)
+    problem.to(device, dtype)
+    x_test = torch.as_tensor(test.points, dtype=dtype, device=device)
+    loop, evaluation = build_loop(cfg, problem, net, lambda n: test.rel_l2(predict(n, x_test)), out, callbacks)
     if resume_state is not None:
-        trainer.restore(resume_state["trainer"])
-        log.info("resuming %s at step %d", run_dir, trainer.global_step)
-    base = {"problem": problem_name, "model": model_name, "network": "kan" if net.is_kan else "mlp",
-            "inputs": list(problem.inputs), "outputs": list(problem.outputs), "seed": int(cfg.seed), "n_params": sum(p.numel() for p in net.parameters()), "device": str(device),
-            "dtype": str(dtype).replace("torch.", ""), "kanpde_version": __version__, "torch_version": torch.__version__}
-    write_json(run_dir / METRICS, {**base, "status": "running"})
+        loop.load_state_dict(resume_state["loop"])
+        log.info("resuming %s at step %d", out.path, loop.global_step)
+    base = {"problem": problem_name or type(problem).__name__, "model": model_name or cfg.model.name,
+            "network": "kan" if net.is_kan else "mlp", "inputs": list(problem.inputs),
+            "outputs": list(problem.outputs), "seed": int(cfg.seed), "n_params": sum(p.numel() for p in net.parameters()),
+            "device": str(device), "dtype": str(dtype).replace("torch.", ""), "kanpde_version": __version__,
+            "torch_version": torch.__version__}
+    if out is not None:
+        out.start(base, write_config=not config_written)
 
-    status = "ok"
+    diverged = None
     try:
-        trainer.run()
+        loop.run()
     except KeyboardInterrupt:
-        trainer.checkpoint()
-        _write_outputs(cfg, run_dir, problem, trainer, evaluator, base, "interrupted")
+        if out is not None:
+            out.save_checkpoint(loop.state_dict())
+            _finish(cfg, loop, evaluation, x_test, test, base, "interrupted", out)
         raise
     except DivergedError as exc:
-        status = f"diverged: {exc}"
-    metrics = _write_outputs(cfg, run_dir, problem, trainer, evaluator, base, status)
-    if status != "ok":
-        raise KanpdeError(f"{status} (outputs written to {run_dir})")
-    return metrics
+        diverged = exc
+    solution = _finish(cfg, loop, evaluation, x_test, test, base, "ok" if diverged is None else f"diverged: {diverged}",
+                       out)
+    if diverged is not None:
+        where = f" (outputs written to {out.path})" if out is not None else ""
+        error = DivergedError(f"{solution.metrics['status']}{where}")
+        error.solution = solution
+        raise error from None
+    return solution
 
 
-def _write_outputs(cfg: Any, run_dir: Path, problem: Problem, trainer: Trainer, evaluator: Evaluator,
-                   base: dict, status: str) -> dict:
-    """Final evaluation, then history.h5, solution.vtu, figures and metrics.json (last)."""
-    trainer.record_eval(max(trainer.global_step - 1, 0))  # after the last step
-    pred = evaluator.predict(trainer.net)
-    ref, test = evaluator.ref, evaluator.test
-    errors = evaluator.rel_l2_fields(pred)
-    final_loss, final_terms = trainer.final_loss()
-    history = {k: np.asarray(v) for k, v in trainer.history.rows.items()}
+def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Callable[[SolutionNet], float],
+               out: RunDirectory | None = None, callbacks: Sequence[Callback] = ()) -> tuple[Loop, Evaluation]:
+    """The training loop a config describes: its loss (weights, sparsity term, collocation), its
+    phases (``optim.phases``) and callbacks: time limit, NaN guard, resampling, grid schedule,
+    progress, evaluation, then the user's ``callbacks``, then checkpoints into ``out``."""
+    sampler, optim, dtype, device = cfg.sampler, cfg.optim, net.shift.dtype, net.shift.device
+    collocation = Collocation(problem, sampler, cfg.seed, dtype, device, cfg.diff)
+    sparsity = optim.sparsity
+    regularizers = {"sparsity": Sparsity(sparsity.l1, sparsity.entropy)} if sparsity.weight and net.is_kan else {}
+    weighting = FixedWeights({**problem.loss_weights(), "sparsity": sparsity.weight})
+    loss = Loss(problem, net, collocation.sample(0), weighting, engine=cfg.diff, regularizers=regularizers,
+                compile=optim.compile)
+    phases = [PHASES.get(name)(optim[name]) for name in optim.phases]
+    evaluation = Evaluation(evaluate, cfg.output.eval_every)
+    grid = optim.grid
+    steps: list[Callback] = [TimeLimit(optim.time_limit)] if optim.time_limit else []
+    steps += [NanGuard(), Resample(collocation, loss, sampler.resample_every),
+              GridSchedule(grid.update_every, grid.update_until, grid.eps, grid.extend_at, grid.extend_to),
+              Progress(cfg.output.progress), evaluation, *callbacks]
+    if out is not None:
+        steps.append(Checkpoint(out.save_checkpoint, cfg.output.checkpoint_every))
+    return Loop(loss, phases, steps), evaluation
+
+
+def _finish(cfg: DictConfig, loop: Loop, evaluation: Evaluation, x_test: torch.Tensor, test, base: dict, status: str,
+            out: RunDirectory | None) -> Solution:
+    """The final evaluation and metrics; the Solution; its files when there is a run directory."""
+    evaluation.record(loop, loop.last_step)
+    net, problem = loop.net, loop.loss.problem
+    pred = predict(net, x_test)
+    errors = test.rel_l2_fields(pred)
+    total, terms = loop.loss()
+    history = loop.history.arrays()
     phases = history.get("phase", np.zeros(0))
-    write_history(run_dir / "history.h5", history)
-
-    fields = {}
-    for i, name in enumerate(problem.outputs):
-        fields.update({name: pred[:, i], f"{name}_ref": ref[:, i], f"{name}_error": pred[:, i] - ref[:, i]})
-    write_solution(run_dir / "solution.vtu", test.points, fields, test.grid_shape, xdmf=cfg.output.xdmf,
-                   triangles=test.triangles)
-    if cfg.output.figures:
-        predicted = {n: pred[:, i] for i, n in enumerate(problem.outputs)}
-        reference = {n: ref[:, i] for i, n in enumerate(problem.outputs)}
-        plot_fields(run_dir, test.points, predicted, reference, problem.inputs, test.grid_shape, test.triangles)
-        plot_history(run_dir / "loss.png", history)
-
     metrics = {**base, "rel_l2": float(errors.mean()),
                "rel_l2_fields": {n: float(e) for n, e in zip(problem.outputs, errors)},
-               "max_abs_error": float(np.abs(pred - ref).max()), "final_loss": final_loss,
-               "final_loss_terms": final_terms, "adam_steps": int((phases == ADAM).sum()),
-               "lbfgs_steps": int((phases == LBFGS).sum()), "train_seconds": trainer.elapsed, "status": status,
-               "grid_sizes": trainer.net.core.grid_sizes() if trainer.net.is_kan else None,
-               "events": trainer.events}
-    if trainer.problem.unknowns:
-        found, true = trainer.unknown_values(), trainer.problem.true_unknowns
-        metrics["unknowns"] = found
-        metrics["unknowns_true"] = true
-        metrics["unknowns_rel_error"] = {k: abs(found[k] - v) / abs(v) for k, v in true.items() if v != 0}
-    write_json(run_dir / METRICS, metrics)
-    return metrics
+               "max_abs_error": float(np.abs(pred - np.asarray(test.values, dtype=np.float64)).max()),
+               "final_loss": float(total.detach()), "final_loss_terms": terms,
+               **{f"{name}_steps": int((phases == PHASES.get(name).code).sum()) for name in PHASES.names()},
+               "train_seconds": loop.elapsed, "status": status,
+               "grid_sizes": net.grid_sizes() if net.is_kan else None, "events": loop.events}
+    if problem.unknowns:
+        found, true = loop.unknown_values(), problem.true_unknowns
+        metrics.update({"unknowns": found, "unknowns_true": true,
+                        "unknowns_rel_error": {k: abs(found[k] - v) / abs(v) for k, v in true.items() if v != 0}})
+    solution = Solution(net, problem, cfg, history, metrics, loop.state_dict(), run_dir=None if out is None else out.path)
+    solution.remember_test(test, pred)
+    if out is not None:
+        out.write(history, test, pred, problem.inputs, problem.outputs, metrics)
+    return solution
+
+
+__all__ = ["build_loop", "run", "solve"]

@@ -7,10 +7,9 @@ from typing import Mapping
 import torch
 from torch import Tensor
 
-from kanpde.diff import Derivatives
 from kanpde.errors import ConfigError
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.problem import Initial, Periodic, Problem
+from kanpde.pde import Derivatives, Initial, Periodic, Problem
 
 
 class Advection1D(Problem):

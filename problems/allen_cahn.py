@@ -15,10 +15,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kanpde.diff import Derivatives
 from kanpde.errors import ConfigError
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.problem import Dirichlet, Initial, Periodic, Problem, TestSet
+from kanpde.pde import Derivatives, Dirichlet, Initial, Periodic, Problem, TestSet
 from kanpde.references import allen_cahn_dirichlet, allen_cahn_periodic
 
 

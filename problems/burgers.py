@@ -8,9 +8,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kanpde.diff import Derivatives
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.problem import Dirichlet, Initial, Problem, TestSet, check_constraints
+from kanpde.pde import Derivatives, Dirichlet, Initial, Problem, TestSet, check_constraints
 from kanpde.references import burgers_reference_grid
 
 

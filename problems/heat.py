@@ -9,10 +9,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from kanpde.diff import Derivatives
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.problem import Dirichlet, Initial, PointData, Problem, check_constraints
-from kanpde.sampling import sample_unit_cube
+from kanpde.geometry.sampling import sample_unit_cube
+from kanpde.pde import Derivatives, Dirichlet, Initial, PointData, Problem, check_constraints
 
 PI = math.pi
 

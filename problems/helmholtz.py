@@ -7,9 +7,8 @@ from typing import Mapping
 import torch
 from torch import Tensor
 
-from kanpde.diff import Derivatives
 from kanpde.geometry import Box
-from kanpde.problem import Dirichlet, Problem
+from kanpde.pde import Derivatives, Dirichlet, Problem
 
 PI = math.pi
 

@@ -9,9 +9,8 @@ from typing import Mapping
 import torch
 from torch import Tensor
 
-from kanpde.diff import Derivatives
 from kanpde.geometry import Box, Difference, Disk, MeshDomain
-from kanpde.problem import Dirichlet, Problem, Robin
+from kanpde.pde import Derivatives, Dirichlet, Problem, Robin
 
 PI = math.pi
 

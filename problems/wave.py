@@ -7,9 +7,8 @@ from typing import Mapping
 import torch
 from torch import Tensor
 
-from kanpde.diff import Derivatives
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.problem import Dirichlet, Initial, InitialRate, Problem
+from kanpde.pde import Derivatives, Dirichlet, Initial, InitialRate, Problem
 
 PI = math.pi
 

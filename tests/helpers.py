@@ -1,14 +1,16 @@
-"""Test helpers: every problem config shipped with kanpde, composed configs."""
+"""Test helpers: every problem config shipped with kanpde, composed configs, runs and networks."""
 from __future__ import annotations
 
 from importlib import resources
 
+import torch
 from hydra import compose, initialize_config_module
-from omegaconf import DictConfig
-
+from kanpde.build import build_net, instantiate_problem
 from kanpde.config import register_configs
-from kanpde.problem import Problem
-from kanpde.run import instantiate_problem
+from kanpde.nets import SolutionNet
+from kanpde.pde import Problem
+from kanpde.run import run
+from omegaconf import DictConfig
 
 register_configs()
 PROBLEMS = tuple(sorted(p.name[:-5] for p in (resources.files("kanpde.conf") / "problem").iterdir()
@@ -23,3 +25,13 @@ def make_config(*overrides: str) -> DictConfig:
 
 def make_problem(name: str) -> Problem:
     return instantiate_problem(make_config(f"problem={name}").problem)
+
+
+def train(cfg: DictConfig, run_dir, problem: str | None = None, model: str | None = None) -> dict:
+    """``kanpde.run.run`` on a composed config (as the command line runs it): the metrics."""
+    return run(cfg, run_dir, problem_name=problem, model_name=model).metrics
+
+
+def net_for(problem: Problem, model_cfg) -> SolutionNet:
+    """The network ``kanpde`` builds for ``problem`` with ``model_cfg``, in the default dtype on the CPU."""
+    return build_net(problem, model_cfg, torch.get_default_dtype(), torch.device("cpu"))

@@ -4,11 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from numpy.polynomial import chebyshev as npcheb
-from scipy.interpolate import BSpline as ScipyBSpline
-
 from kanpde.errors import ConfigError
 from kanpde.nets.bases import BASES, BSpline, Chebyshev, GaussianRBF, make_basis
+from numpy.polynomial import chebyshev as npcheb
+from scipy.interpolate import BSpline as ScipyBSpline
 
 pytestmark = pytest.mark.usefixtures("float64")
 

@@ -8,9 +8,9 @@ import meshio
 import numpy as np
 import pytest
 import torch
-from conftest import HERE, TINY, run_cli
-
 from kanpde.io import read_history
+
+from conftest import HERE, TINY, run_cli
 
 QUICK = (*TINY, "optim.adam.steps=20", "optim.lbfgs.steps=5")
 
@@ -60,7 +60,7 @@ BAD_INPUT = [
     (["sampler.n_interior=-1"], "sampler.n_interior: must be >= 1, got -1"),
     (["dtype=float13"], "dtype: Invalid value 'float13', expected one of [float32, float64]"),
     (["device=tpu"], "device: Invalid value 'tpu'"),
-    (["sampler.method=random"], "sampler.method: Invalid value 'random'"),
+    (["sampler.method=random"], "sampler.method: unknown sampling method 'random'; choices: grid, halton, lhs, sobol,"),
     (["problem.weights.bc=2"], "unknown config key 'problem.weights.bc'"),
     (["+problem.weights.bc=2"], "problem.weights.bc: no loss term named 'bc'; terms: pde, boundary"),
     (["model.activation=relu6", "model=mlp"], "model.activation: unknown activation 'relu6'"),

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY, run_cli
-
 from kanpde.compare import Run, find_runs, summarize
 from kanpde.errors import KanpdeError
+
+from conftest import TINY, run_cli
 
 
 def compare(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -7,16 +7,12 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from kanpde.conditions import Dirichlet, Initial, InitialRate, Neumann, Periodic, PointData, Robin
-from kanpde.diff import derivatives
 from kanpde.errors import ConfigError
 from kanpde.geometry import Box, Disk, Interval, SpaceTime
-from kanpde.nets import build_model
-from kanpde.problem import condition_data
-from kanpde.problems import Heat1DInverse, Poisson2D
+from kanpde.pde import Dirichlet, Initial, InitialRate, Neumann, Periodic, PointData, Robin, condition_data, derivatives
+from kanpde.problems import Advection1D, Heat1DInverse, Poisson2D
 
-from helpers import make_config
+from helpers import make_config, net_for, train
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -109,7 +105,7 @@ def test_a_condition_on_a_missing_boundary_or_field_is_one_clear_error():
 def test_periodic_embedding_is_exactly_periodic_and_its_jets_match_autograd(model):
     cfg = make_config(f"model={model}").model
     torch.manual_seed(0)
-    net = build_model(cfg, 2, 1, [0.0, 0.0], [2 * math.pi, 1.0], periodic={0: 2 * math.pi})
+    net = net_for(Advection1D(), cfg)  # x in [0, 2 pi] periodic, t in [0, 1]
     t = torch.rand(50, 1)
     lo, hi = torch.cat([torch.zeros(50, 1), t], 1), torch.cat([torch.full((50, 1), 2 * math.pi), t], 1)
     assert torch.allclose(net(lo), net(hi), atol=1e-12)
@@ -121,12 +117,10 @@ def test_periodic_embedding_is_exactly_periodic_and_its_jets_match_autograd(mode
 
 
 def test_unknowns_train_with_the_network_and_are_reported(tmp_path):
-    from kanpde.run import solve
-
     cfg = make_config("problem=heat1d_inverse", "model=mlp_small", "optim.adam.steps=30", "optim.lbfgs.steps=5",
                       "sampler.n_interior=64", "sampler.n_boundary=32", "output.figures=false",
                       "output.progress=false")
-    metrics = solve(cfg, tmp_path, "heat1d_inverse", "mlp_small")
+    metrics = train(cfg, tmp_path, "heat1d_inverse", "mlp_small")
     assert metrics["unknowns_true"] == {"kappa": 1.0}
     assert metrics["unknowns"]["kappa"] != 0.5  # it moved from the first guess
     assert Heat1DInverse().unknowns["kappa"].item() == 0.5
@@ -139,8 +133,7 @@ def test_hard_constraint_meets_the_conditions_exactly_and_its_jets_match_autogra
     problem = Burgers1D(constraints="hard")
     assert problem.conditions == [] and problem.replaced == ("boundary", "initial")
     torch.manual_seed(0)
-    net = build_model(make_config(f"model={model}").model, 2, 1, [-1.0, 0.0], [1.0, 1.0],
-                      constraint=problem.hard_constraint)
+    net = net_for(problem, make_config(f"model={model}").model)
     edge = torch.as_tensor(problem.domain.sample_boundary(50, "sobol", 0))
     start = torch.as_tensor(problem.domain.sample_boundary(50, "sobol", 0, part="initial"))
     assert net(edge).abs().max() < 1e-12

@@ -5,10 +5,9 @@ import itertools
 
 import pytest
 import torch
-
-from kanpde.diff import DERIVATIVES, derivatives
 from kanpde.errors import KanpdeError
 from kanpde.nets import KAN, MLP, SolutionNet
+from kanpde.pde import DERIVATIVES, derivatives
 
 pytestmark = pytest.mark.usefixtures("float64")
 INPUTS, OUTPUTS = ("x", "y", "t"), ("u", "v")

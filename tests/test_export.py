@@ -4,8 +4,7 @@ from __future__ import annotations
 import meshio
 import numpy as np
 import pytest
-
-from kanpde.export import grid_cells, write_solution
+from kanpde.io.vtu import grid_cells, write_solution
 
 
 def grid(*axes):

@@ -7,14 +7,13 @@ from pathlib import Path
 import meshio
 import numpy as np
 import pytest
-from matplotlib.path import Path as MplPath
-
 from kanpde.errors import KanpdeError
 from kanpde.geometry import Box, Difference, Disk, Interval, MeshDomain, Polygon, Rectangle, SpaceTime
-from kanpde.sampling import METHODS, grid_points, sample_unit_cube
+from kanpde.geometry.sampling import SAMPLERS, grid_points, sample_unit_cube
+from matplotlib.path import Path as MplPath
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", SAMPLERS.names())
 @pytest.mark.parametrize("dim", [1, 2, 3])
 def test_unit_cube_samples(method, dim):
     pts = sample_unit_cube(100, dim, method, seed=3)

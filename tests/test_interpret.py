@@ -12,20 +12,19 @@ import numpy as np
 import pytest
 import sympy
 import torch
-from helpers import make_config
-
 from kanpde.errors import KanpdeError
-from kanpde.interpret.edges import edge_activations
 from kanpde.interpret.fit import Fit, choose, fit_candidate, fit_edge
 from kanpde.interpret.formula import evaluate, network_expressions, nice_number, tidy
 from kanpde.interpret.library import LIBRARY, select
 from kanpde.interpret.prune import live_parameters, prune
-from kanpde.interpret.sparsity import regularizer
 from kanpde.interpret.symbolic_net import SymbolicKAN
 from kanpde.io import read_history
-from kanpde.diff import derivatives
 from kanpde.nets import KAN, SolutionNet
-from kanpde.run import solve
+from kanpde.nets.edges import edge_activations
+from kanpde.nets.sparsity import regularizer
+from kanpde.pde import derivatives
+
+from helpers import make_config, train
 
 # (a, b, c, d) in each candidate's canonical form, with b x + c inside f's domain on [-1, 1]
 TRUE = {"x": (1.5, 1, 0, 0.3), "x^2": (0.7, 1, 0.4, -0.2), "x^3": (-1.2, 1, -0.3, 0.1), "1/x": (0.8, 1, 1.7, 0.2),
@@ -111,8 +110,8 @@ def test_sparsity_regularizer_is_the_l1_plus_entropy_of_the_kan_paper(float64):
 def test_sparsity_is_a_named_loss_term_when_on(tmp_path):
     small = ("sampler.n_interior=64", "sampler.n_boundary=32", "output.figures=false", "output.progress=false",
              "model=kan_tiny", "optim.adam.steps=20", "optim.lbfgs.steps=0")
-    on = solve(make_config(*small, "optim.sparsity.weight=0.01"), tmp_path / "on")
-    off = solve(make_config(*small), tmp_path / "off")
+    on = train(make_config(*small, "optim.sparsity.weight=0.01"), tmp_path / "on")
+    off = train(make_config(*small), tmp_path / "off")
     history = read_history(tmp_path / "on" / "history.h5")
     assert "sparsity" in on["final_loss_terms"] and len(history["loss_terms/sparsity"]) == 20
     terms = on["final_loss_terms"]
@@ -239,7 +238,7 @@ def tiny_run(tmp_path_factory) -> Path:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # 20x faster than 2 threads for this tiny network on a busy 2-core machine
     try:
-        solve(make_config(*RECIPE), run, "poisson2d", "kan_tiny")
+        train(make_config(*RECIPE), run, "poisson2d", "kan_tiny")
     finally:
         torch.set_num_threads(threads)
     return run
@@ -251,7 +250,7 @@ def test_bad_input_is_one_clear_line(tmp_path, tiny_run):
     line = error_line(interpret_cli(tmp_path / "empty", cwd=tmp_path))
     assert f"cannot read checkpoint {tmp_path / 'empty' / 'checkpoint.pt'}: no such file" in line
     mlp = tmp_path / "mlp"
-    solve(make_config("model=mlp", "optim.adam.steps=3", "optim.lbfgs.steps=0", "output.figures=false",
+    train(make_config("model=mlp", "optim.adam.steps=3", "optim.lbfgs.steps=0", "output.figures=false",
                       "output.progress=false"), mlp)
     assert f"{mlp} is a mlp run (model.name=mlp); kanpde-interpret needs a KAN run" in error_line(
         interpret_cli(mlp, cwd=tmp_path))

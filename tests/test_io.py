@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from kanpde.errors import KanpdeError
 from kanpde.io import (
     atomic_path,

@@ -1,11 +1,10 @@
-"""The PNG figures of kanpde.plot: files exist, are valid PNGs of the expected size, and bad input fails."""
+"""The PNG figures of kanpde.io.figures: files exist, are valid PNGs of the expected size, and bad input fails."""
 from __future__ import annotations
 
 import matplotlib.image
 import numpy as np
 import pytest
-
-from kanpde.plot import DPI, plot_fields, plot_history
+from kanpde.io.figures import DPI, plot_fields, plot_history
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

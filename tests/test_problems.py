@@ -8,13 +8,11 @@ import meshio
 import numpy as np
 import pytest
 import torch
-from helpers import PROBLEMS, make_config, make_problem
-
-from kanpde.diff import derivatives
 from kanpde.errors import ConfigError
-from kanpde.problem import condition_data
+from kanpde.pde import condition_data, derivatives
 from kanpde.problems import Poisson2D
-from kanpde.run import solve
+
+from helpers import PROBLEMS, make_config, make_problem, train
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -75,7 +73,7 @@ def test_short_training_runs_and_writes_metrics(name, model, tmp_path):
     cfg = make_config(f"problem={name}", f"model={model}", "optim.adam.steps=6", "optim.lbfgs.steps=2",
                       "sampler.n_interior=64", "sampler.n_boundary=32", "output.figures=false",
                       "output.progress=false", "output.eval_every=0")
-    metrics = solve(cfg, tmp_path, name, model)
+    metrics = train(cfg, tmp_path, name, model)
     assert metrics["status"] == "ok" and np.isfinite(metrics["rel_l2"])
     outputs = make_problem(name).outputs
     assert set(metrics["rel_l2_fields"]) == set(outputs)

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize_scalar
-
 from kanpde.references import (
     allen_cahn_dirichlet,
     allen_cahn_dirichlet_interp,
@@ -14,6 +12,7 @@ from kanpde.references import (
     burgers_cole_hopf_dx,
     burgers_reference_grid,
 )
+from scipy.optimize import minimize_scalar
 
 NU = 0.01 / np.pi
 

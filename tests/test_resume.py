@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from conftest import TINY
 
 ARGS = (*TINY, "model.hidden=[4]", "model.basis=bspline", "optim.adam.steps=400", "optim.lbfgs.steps=300", "output.checkpoint_every=10",
@@ -25,7 +26,7 @@ def start(run: Path, *extra: str) -> subprocess.Popen:
 
 def checkpoint_phase(path: Path) -> tuple[int, int] | None:
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)["trainer"]
+        state = torch.load(path, map_location="cpu", weights_only=False)["loop"]
     except Exception:  # noqa: BLE001 - not written yet
         return None
     return state["phase"], state["phase_step"]

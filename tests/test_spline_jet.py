@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from kanpde.nets import KAN
 from kanpde.nets.jet import Jet
 

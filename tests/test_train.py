@@ -1,14 +1,11 @@
-"""The trainer end to end through ``run.solve``: accuracy bounds, determinism, NaN guard, grids."""
+"""Training end to end through ``kanpde.run.run``: accuracy bounds, determinism, NaN guard, grids."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from helpers import make_config
-
 from kanpde.io import read_history, read_json
-from kanpde.problem import Problem
-from kanpde.run import solve
+from helpers import make_config, net_for, train
 
 SMALL = ("sampler.n_interior=256", "sampler.n_boundary=64", "output.figures=false", "output.progress=false",
          "output.eval_every=50")
@@ -16,14 +13,14 @@ SMALL = ("sampler.n_interior=256", "sampler.n_boundary=64", "output.figures=fals
 
 def test_kan_solves_poisson2d(tmp_path):
     cfg = make_config(*SMALL, "optim.adam.steps=300", "optim.lbfgs.steps=500")
-    metrics = solve(cfg, tmp_path, "poisson2d", "kan")
+    metrics = train(cfg, tmp_path, "poisson2d", "kan")
     assert metrics["status"] == "ok" and metrics["rel_l2"] < 3e-2, metrics["rel_l2"]
     assert metrics["adam_steps"] == 300 and 0 < metrics["lbfgs_steps"] <= 500
 
 
 def test_mlp_solves_poisson2d(tmp_path):
     cfg = make_config(*SMALL, "model=mlp", "optim.adam.steps=300", "optim.lbfgs.steps=500")
-    metrics = solve(cfg, tmp_path, "poisson2d", "mlp")
+    metrics = train(cfg, tmp_path, "poisson2d", "mlp")
     assert metrics["status"] == "ok" and metrics["rel_l2"] < 3e-2, metrics["rel_l2"]
 
 
@@ -31,8 +28,8 @@ def test_mlp_solves_poisson2d(tmp_path):
                                    "model=mlp", "model=mlp dtype=float32"])
 def test_same_seed_same_numbers_bitwise(tmp_path, model):
     cfg = make_config(*SMALL, *model.split(), "optim.adam.steps=30", "optim.lbfgs.steps=20", "sampler.resample_every=10")
-    a = solve(cfg, tmp_path / "a")
-    b = solve(cfg, tmp_path / "b")
+    a = train(cfg, tmp_path / "a")
+    b = train(cfg, tmp_path / "b")
     for key in ("rel_l2", "max_abs_error", "final_loss", "n_params", "adam_steps", "lbfgs_steps"):
         assert a[key] == b[key], key
     ha, hb = read_history(tmp_path / "a" / "history.h5"), read_history(tmp_path / "b" / "history.h5")
@@ -40,19 +37,21 @@ def test_same_seed_same_numbers_bitwise(tmp_path, model):
 
 
 def test_nan_guard_rolls_back_and_halves_the_step(tmp_path, monkeypatch):
-    calls = {"n": 0}
-    original = Problem.losses
+    import kanpde.training.loss as loss_module
 
-    def sometimes_nan(self, points, derivatives):
+    calls = {"n": 0}
+    original = loss_module.mean_square_terms
+
+    def sometimes_nan(*args, **kwargs):
         calls["n"] += 1
-        terms = original(self, points, derivatives)
+        terms = original(*args, **kwargs)
         if calls["n"] == 60:
             terms["pde"] = terms["pde"] * float("nan")
         return terms
 
-    monkeypatch.setattr(Problem, "losses", sometimes_nan)
+    monkeypatch.setattr(loss_module, "mean_square_terms", sometimes_nan)
     cfg = make_config(*SMALL, "optim.adam.steps=100", "optim.lbfgs.steps=0")
-    metrics = solve(cfg, tmp_path)
+    metrics = train(cfg, tmp_path)
     assert metrics["status"] == "ok" and metrics["adam_steps"] == 100
     assert len(metrics["events"]) == 1 and "rolled back to step 50" in metrics["events"][0]["event"]
     lr = read_history(tmp_path / "history.h5")["lr"]
@@ -63,7 +62,7 @@ def test_nan_guard_rolls_back_and_halves_the_step(tmp_path, monkeypatch):
 def test_grid_update_and_extension_on_schedule(tmp_path):
     cfg = make_config(*SMALL, "model.basis=bspline", "optim.adam.steps=60", "optim.lbfgs.steps=10",
                       "optim.grid.update_every=20", "optim.grid.extend_at=[30]", "optim.grid.extend_to=[10]")
-    metrics = solve(cfg, tmp_path)
+    metrics = train(cfg, tmp_path)
     assert metrics["grid_sizes"] == [10] * len(metrics["grid_sizes"])
     assert metrics["events"][0]["event"] == "grid extended to 10"
     loss = read_history(tmp_path / "history.h5")["loss"]
@@ -73,31 +72,30 @@ def test_grid_update_and_extension_on_schedule(tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_trains_on_cuda(tmp_path):
     cfg = make_config(*SMALL, "device=cuda", "optim.adam.steps=200", "optim.lbfgs.steps=200")
-    metrics = solve(cfg, tmp_path)
+    metrics = train(cfg, tmp_path)
     assert metrics["device"].startswith("cuda") and metrics["rel_l2"] < 5e-2
 
 
 def test_time_limit_stops_training(tmp_path):
     cfg = make_config(*SMALL, "optim.adam.steps=100000", "optim.lbfgs.steps=100000", "optim.time_limit=2")
-    metrics = solve(cfg, tmp_path)
+    metrics = train(cfg, tmp_path)
     assert metrics["status"] == "ok" and 2 <= metrics["train_seconds"] < 3
     assert metrics["lbfgs_steps"] == 0 and metrics["events"][-1]["event"] == "time limit of 2 s reached"
 
 
 @pytest.mark.parametrize("a,b", [("kan", "mlp"), ("kan_small", "mlp_small")])
 def test_presets_are_parameter_matched(a, b):
-    from kanpde.nets import build_model
+    from kanpde.problems import Heat1D
 
     # heat1d: a problem without conf/problem_model overrides (poisson2d's KAN has order 6)
-    sizes = [sum(p.numel() for p in build_model(make_config("problem=heat1d", f"model={m}").model, 2, 1, [-1, -1],
-                                                [1, 1]).parameters())
+    sizes = [sum(p.numel() for p in net_for(Heat1D(), make_config("problem=heat1d", f"model={m}").model).parameters())
              for m in (a, b)]
     assert abs(sizes[0] - sizes[1]) <= 0.1 * sizes[0], sizes
 
 
 def test_metrics_contract(tmp_path):
     cfg = make_config(*SMALL, "optim.adam.steps=5", "optim.lbfgs.steps=3")
-    solve(cfg, tmp_path, "poisson2d", "kan")
+    train(cfg, tmp_path, "poisson2d", "kan")
     metrics = read_json(tmp_path / "metrics.json")
     for key in ("problem", "model", "seed", "n_params", "rel_l2", "rel_l2_fields", "max_abs_error", "final_loss",
                 "adam_steps", "lbfgs_steps", "train_seconds", "device", "dtype", "status"):
@@ -113,7 +111,7 @@ def test_metrics_contract(tmp_path):
 
 
 def test_rad_draws_where_the_residual_is_large():
-    from kanpde.adaptive import rad_choice
+    from kanpde.training.collocation import rad_choice
 
     residual = np.r_[np.full(900, 0.01), np.full(100, 10.0)]  # 10% of the pool holds the large residuals
     pick = rad_choice(residual, 200, k=1.0, c=0.0, seed=0)
@@ -124,32 +122,28 @@ def test_rad_draws_where_the_residual_is_large():
 
 
 def test_adaptive_resampling_moves_points_to_the_residual_and_resumes(tmp_path):
-    from kanpde.nets import build_model
-    from kanpde.run import instantiate_problem
-    from kanpde.train import Trainer
+    from kanpde.build import instantiate_problem
+    from kanpde.run import build_loop
 
     cfg = make_config(*SMALL, "problem=burgers1d", "model=kan_small", "sampler.adaptive=true", "sampler.resample_every=5",
                       "sampler.n_interior=128", "optim.adam.steps=10", "optim.lbfgs.steps=0", "dtype=float64")
     problem = instantiate_problem(cfg.problem)
     torch.manual_seed(0)
-    net = build_model(cfg.model, 2, 1, *problem.domain.bounds).double()
-    trainer = Trainer(problem, net, cfg, device=torch.device("cpu"), dtype=torch.float64, evaluate=lambda n: 0.0,
-                      checkpoint=lambda s: None)
-    trainer.run()
-    assert trainer.sample_round == 1 and trainer.points["pde"].shape == (128, 2)
-    state = trainer.state()
-    again = Trainer(problem, build_model(cfg.model, 2, 1, *problem.domain.bounds).double(), cfg,
-                    device=torch.device("cpu"), dtype=torch.float64, evaluate=lambda n: 0.0, checkpoint=lambda s: None)
-    again.restore(state)
-    assert torch.equal(again.points["pde"], trainer.points["pde"])
+    loop, _ = build_loop(cfg, problem, net_for(problem, cfg.model).double(), lambda net: 0.0)
+    loop.run()
+    state = loop.state_dict()
+    assert state["callbacks"]["Resample"]["round"] == 1 and loop.loss.points["pde"].shape == (128, 2)
+    again, _ = build_loop(cfg, problem, net_for(problem, cfg.model).double(), lambda net: 0.0)
+    again.load_state_dict(state)
+    assert torch.equal(again.loss.points["pde"], loop.loss.points["pde"])
 
 
 def test_compiled_losses_train_like_the_plain_ones(tmp_path):
     """optim.compile=true: same loss history (float64, to reordering round-off), also across a grid
     extension, which changes the basis and makes torch.compile recompile."""
     common = (*SMALL, "optim.adam.steps=8", "optim.lbfgs.steps=3", "optim.grid.extend_at=[4]", "optim.grid.extend_to=[8]")
-    plain = solve(make_config(*common), tmp_path / "plain")
-    compiled = solve(make_config(*common, "optim.compile=true"), tmp_path / "compiled")
+    plain = train(make_config(*common), tmp_path / "plain")
+    compiled = train(make_config(*common, "optim.compile=true"), tmp_path / "compiled")
     hp, hc = read_history(tmp_path / "plain" / "history.h5"), read_history(tmp_path / "compiled" / "history.h5")
     assert len(hp["loss"]) == len(hc["loss"]) == plain["adam_steps"] + plain["lbfgs_steps"]
     np.testing.assert_allclose(hc["loss"], hp["loss"], rtol=1e-8)

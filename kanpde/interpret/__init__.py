@@ -1,9 +1,9 @@
-"""Looking inside a trained KAN: edge activations and plots, sparsity and pruning, symbolic formulas.
+"""Looking inside a trained KAN: pruning, symbolic fits, the snapped network and its formula.
 
-Modules: ``edges`` (per-edge activations and their L1 norms), ``sparsity`` (the L1 + entropy
-regulariser), ``prune`` (edges and nodes below a threshold), ``library`` (candidate functions),
-``fit`` (affine fits a f(b x + c) + d), ``symbolic_net`` (a snapped network that trains),
-``formula`` (one sympy expression), ``plots``, ``load`` and ``workflow`` (a run directory end to
-end) and ``cli`` (``kanpde-interpret``). Nothing is imported here, so that the trainer can use
-``sparsity`` without pulling in scipy and sympy.
+Modules: ``prune`` (edges and nodes below a threshold), ``library`` (candidate functions), ``fit``
+(affine fits a f(b x + c) + d), ``symbolic_net`` (a snapped network that trains), ``formula`` (one
+sympy expression), ``plots``, ``retrain`` (the training loop on a run's loss), ``workflow`` (a
+run end to end) and ``cli`` (``kanpde-interpret``). Edge activations and the sparsity regulariser
+live in kanpde.nets (training uses them); runs are read with ``kanpde.load``. Nothing is imported
+here, so that the command's help does not pull in scipy and sympy.
 """

@@ -18,7 +18,7 @@ from ..errors import KanpdeError
 from ..io import atomic_path, write_json
 
 if TYPE_CHECKING:  # the heavy modules load only once the arguments are good
-    from .load import LoadedRun
+    from ..solution import Solution
     from .workflow import Interpretation, Options
 
 PROG = "kanpde-interpret"
@@ -79,7 +79,7 @@ def _edges_json(result: Interpretation, names: list[list[str]]) -> list[dict]:
     return rows
 
 
-def write_outputs(run: LoadedRun, result: Interpretation, opts: Options, out: Path) -> list[Path]:
+def write_outputs(run: Solution, result: Interpretation, opts: Options, out: Path) -> list[Path]:
     """Every output file of ``result`` into ``out``, atomically; returns their paths."""
     from .formula import as_latex, as_text
     from .plots import node_names, plot_edge_grid, plot_network
@@ -89,11 +89,13 @@ def write_outputs(run: LoadedRun, result: Interpretation, opts: Options, out: Pa
     names = node_names(result.kan, run.problem.inputs, run.problem.outputs)
     written = plot_network(out / "edges", result.activations, masks, names, result.chosen)
     written += plot_edge_grid(out / "edge_grid", result.activations, masks, names, result.chosen)
-    summary = {"run_dir": str(run.run_dir), "problem": run.cfg.problem._target_, "inputs": list(run.problem.inputs),
+    summary = {"run_dir": str(run.run_dir), "problem": run.config.problem._target_, "inputs": list(run.problem.inputs),
                "outputs": list(run.problem.outputs), "options": asdict(opts),
                "stages": result.stages}
     if opts.symbolic:
-        text, latex = as_text(run.problem.outputs, result.formulas), as_latex(run.problem.outputs, result.formulas)
+        text, latex = as_text(result.formula_names, result.formulas), as_latex(result.formula_names, result.formulas)
+        if result.formula_note:
+            text, latex = f"# {result.formula_note}\n{text}", f"% {result.formula_note}\n{latex}"
         for name, content in (("formula.txt", text), ("formula.tex", latex)):
             with atomic_path(out / name) as tmp:
                 tmp.write_text(content, encoding="utf-8")
@@ -116,15 +118,25 @@ def _describe(stages: dict) -> str:
     return "\n".join(parts)
 
 
+def load_kan_run(run_dir: Path) -> Solution:
+    """The KAN run in ``run_dir``, in float64 on the CPU; one-line error for any other run."""
+    from ..solution import load
+
+    run = load(run_dir, dtype="float64")
+    if not run.net.is_kan:
+        raise KanpdeError(f"{run_dir} is a {run.config.model.name} run (model.name={run.config.model.name}); "
+                          "kanpde-interpret needs a KAN run")
+    return run
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point of ``kanpde-interpret``."""
     args = _parser().parse_args(argv)
     try:
         opts = _options(args)
-        from .load import load_run
         from .workflow import interpret
 
-        run = load_run(args.run_dir)
+        run = load_kan_run(args.run_dir)
         result = interpret(run, opts)
         out = args.out or args.run_dir
         out.mkdir(parents=True, exist_ok=True)
@@ -134,7 +146,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(1)
     print(_describe(result.stages))
     if opts.symbolic:
-        for name, expr in zip(run.problem.outputs, result.formulas):
+        if result.formula_note:
+            print(result.formula_note)
+        for name, expr in zip(result.formula_names, result.formulas):
             print(f"{name} = {expr}")
     print(f"wrote {', '.join(p.name for p in written)} to {out}")
 

@@ -13,9 +13,9 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..io import atomic_path
+from ..io import save_figure
 from ..nets import SolutionNet
-from .edges import EdgeActivations, opacity
+from ..nets.edges import EdgeActivations, opacity
 from .fit import Fit
 from .library import LIBRARY
 from .symbolic_net import Edge
@@ -45,16 +45,6 @@ def _fit_curve(fit: Fit, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     grid = np.linspace(x.min(), x.max(), CURVE_POINTS)
     with np.errstate(all="ignore"):
         return grid, fit.a * LIBRARY[fit.name].numpy_fn(fit.b * grid + fit.c) + fit.d
-
-
-def _save(fig: Figure, stem: Path) -> list[Path]:
-    paths = []
-    for ext in ("png", "pdf"):
-        path = stem.with_suffix(f".{ext}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=DPI, format=ext)
-        paths.append(path)
-    return paths
 
 
 def plot_network(stem: str | Path, acts: EdgeActivations, masks: Sequence[np.ndarray], names: list[list[str]],
@@ -98,7 +88,7 @@ def plot_network(stem: str | Path, acts: EdgeActivations, masks: Sequence[np.nda
                     spine.set_alpha(a)
                 if (l, i, o) in fits:
                     inset.set_title(fits[(l, i, o)].name, fontsize=8, color=SYMBOLIC, pad=2)
-    return _save(fig, Path(stem))
+    return save_figure(fig, stem, ("png", "pdf"), dpi=DPI)
 
 
 def plot_edge_grid(stem: str | Path, acts: EdgeActivations, masks: Sequence[np.ndarray], names: list[list[str]],
@@ -137,7 +127,7 @@ def plot_edge_grid(stem: str | Path, acts: EdgeActivations, masks: Sequence[np.n
                 if fit is not None:
                     ax.plot(*_fit_curve(fit, x[:, i]), "--", color=SYMBOLIC, lw=1.2)
                     ax.set_title(f"{names[l][i]} -> {names[l + 1][o]}\n{fit.name}, R² = {fit.r2:.6f}", fontsize=8)
-    return _save(fig, Path(stem))
+    return save_figure(fig, stem, ("png", "pdf"), dpi=DPI)
 
 
 __all__ = ["node_names", "plot_edge_grid", "plot_network"]

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from ..errors import KanpdeError
 from ..nets import KAN, KANLayer
-from .edges import edge_activations
+from ..nets.edges import edge_activations
 
 
 def live_edges(kan: KAN, x: Tensor, threshold: float) -> list[Tensor]:

@@ -1,25 +1,25 @@
 """Continued training of a (pruned or snapped) network against its run's PDE loss.
 
-The standard Trainer, on the run's problem and collocation points, in float64 on the CPU: optional
-Adam steps, then L-BFGS; no grid updates, no sparsity term, no checkpoints, no progress bar.
+The standard loop (training/) on the run's problem and round-0 collocation points, in the network's
+dtype and device: optional Adam steps, then L-BFGS, with the NaN guard and nothing else (no grid
+changes, no sparsity term, no checkpoints, no progress bar). The derivatives come from the default
+engine (jets for KANs, autograd for the snapped network).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from omegaconf import OmegaConf
 
 from ..nets import SolutionNet
-from ..run import Evaluator
-from ..train import ADAM, DivergedError, Trainer
-from .load import LoadedRun
+from ..solution import Solution, predict
+from ..training import PHASES, Collocation, DivergedError, FixedWeights, Loop, Loss, NanGuard
 
 
 @dataclass
 class Retrained:
     """rel L2 on the test set after training, the training seconds, the Adam / L-BFGS steps, the
-    final loss and "ok" or the reason training stopped (its last finite state is kept)."""
+    final loss and "ok" or the reason training stopped."""
 
     rel_l2: float
     seconds: float
@@ -29,25 +29,25 @@ class Retrained:
     status: str
 
 
-def retrain(run: LoadedRun, net: SolutionNet, lbfgs_steps: int, adam_steps: int = 0) -> Retrained:
+def retrain(run: Solution, net: SolutionNet, lbfgs_steps: int, adam_steps: int = 0) -> Retrained:
     """Train ``net`` in place on ``run``'s problem; returns how it went."""
-    cfg = OmegaConf.merge(run.cfg, {
-        "optim": {"adam": {"steps": adam_steps}, "lbfgs": {"steps": lbfgs_steps}, "time_limit": 0.0,
-                  "grid": {"update_every": 0, "extend_at": [], "extend_to": []}, "sparsity": {"weight": 0.0}},
-        "output": {"eval_every": 0, "checkpoint_every": 10**9, "progress": False},
-        "device": "cpu", "dtype": "float64"})
-    torch.manual_seed(cfg.seed)
-    evaluator = Evaluator(run.test, torch.device("cpu"), torch.float64)
-    trainer = Trainer(run.problem, net, cfg, device=torch.device("cpu"), dtype=torch.float64,
-                      evaluate=evaluator.rel_l2, checkpoint=lambda state: None)
+    cfg, problem = run.config, run.problem
+    dtype, device = net.shift.dtype, net.shift.device
+    points = Collocation(problem, cfg.sampler, cfg.seed, dtype, device).sample(0)
+    loss = Loss(problem, net, points, FixedWeights(problem.loss_weights()))
+    phases = [PHASES.get("adam")(OmegaConf.merge(cfg.optim.adam, {"steps": adam_steps})),
+              PHASES.get("lbfgs")(OmegaConf.merge(cfg.optim.lbfgs, {"steps": lbfgs_steps}))]
+    loop = Loop(loss, phases, [NanGuard()])
     status = "ok"
     try:
-        trainer.run()
+        loop.run()
     except DivergedError as exc:
         status = f"diverged: {exc}"
-    phases = trainer.history.rows.get("phase", [])
-    adam = sum(1 for p in phases if p == ADAM)
-    return Retrained(evaluator.rel_l2(net), trainer.elapsed, adam, len(phases) - adam, trainer.final_loss()[0],
+    phase = loop.history.arrays().get("phase")
+    adam = 0 if phase is None else int((phase == phases[0].code).sum())
+    lbfgs = 0 if phase is None else int((phase == phases[1].code).sum())
+    x_test = run.net.shift.new_tensor(run.test_set.points)
+    return Retrained(run.test_set.rel_l2(predict(net, x_test)), loop.elapsed, adam, lbfgs, float(loss()[0].detach()),
                      status)
 
 

@@ -18,12 +18,11 @@ import sympy
 import torch
 
 from ..nets import SolutionNet
-from ..run import Evaluator
-from .edges import EdgeActivations, edge_activations
+from ..solution import Solution, predict
+from ..nets.edges import EdgeActivations, edge_activations
 from .fit import Fit, choose, fit_edge
 from .formula import evaluate, network_expressions, tidy
 from .library import select
-from .load import LoadedRun
 from .prune import live_parameters, prune
 from .retrain import retrain
 from .symbolic_net import Edge, SymbolicKAN
@@ -59,14 +58,17 @@ class Interpretation:
     chosen: dict[Edge, Fit] = field(default_factory=dict)
     symbolic: SolutionNet | None = None
     formulas: list[sympy.Expr] = field(default_factory=list)
+    formula_names: list[str] = field(default_factory=list)
+    formula_note: str | None = None
     formula_rel_l2: float | None = None
     formula_rel_l2_unrounded: float | None = None
     formula_vs_network: float | None = None
 
 
-def _stage(net: SolutionNet, evaluator: Evaluator, params: int, seconds: float | None = None, **extra) -> dict:
+def _stage(net: SolutionNet, run: Solution, params: int, seconds: float | None = None, **extra) -> dict:
     timing = {} if seconds is None else {"seconds": seconds}
-    return {"rel_l2": evaluator.rel_l2(net), "parameters": params, **timing, **extra}
+    x = net.shift.new_tensor(run.test_set.points)
+    return {"rel_l2": run.test_set.rel_l2(predict(net, x)), "parameters": params, **timing, **extra}
 
 
 def _fit_all(acts: EdgeActivations, kan_net: SolutionNet, opts: Options) -> dict[Edge, list[Fit]]:
@@ -86,26 +88,21 @@ def _fit_all(acts: EdgeActivations, kan_net: SolutionNet, opts: Options) -> dict
     return fits
 
 
-def _fields_rel_l2(pred: np.ndarray, ref: np.ndarray) -> float:
-    return float((np.linalg.norm(pred - ref, axis=0) / np.linalg.norm(ref, axis=0)).mean())
-
-
-def interpret(run: LoadedRun, opts: Options) -> Interpretation:
+def interpret(run: Solution, opts: Options) -> Interpretation:
     """Run every stage that ``opts`` asks for on ``run`` (whose network is left untouched)."""
     select(opts.library)  # an unknown name fails before any work
-    evaluator = Evaluator(run.test, torch.device("cpu"), torch.float64)
-    x_test = torch.as_tensor(run.test.points, dtype=torch.float64)
+    x_test = run.net.shift.new_tensor(run.test_set.points)
     out = Interpretation()
     net = copy.deepcopy(run.net)
-    out.stages["trained"] = _stage(net, evaluator, live_parameters(net.core), widths=list(net.core.widths))
+    out.stages["trained"] = _stage(net, run, live_parameters(net.core), widths=list(net.core.widths))
     if opts.prune is not None:
         start = time.perf_counter()
         net.core = prune(net.core, net.normalize(x_test), opts.prune)
-        out.stages["pruned"] = _stage(net, evaluator, live_parameters(net.core), time.perf_counter() - start,
+        out.stages["pruned"] = _stage(net, run, live_parameters(net.core), time.perf_counter() - start,
                                       widths=list(net.core.widths), threshold=opts.prune)
         if opts.prune_steps:
             done = retrain(run, net, opts.prune_steps)
-            out.stages["retrained"] = _stage(net, evaluator, live_parameters(net.core), done.seconds,
+            out.stages["retrained"] = _stage(net, run, live_parameters(net.core), done.seconds,
                                              widths=list(net.core.widths), lbfgs_steps=done.lbfgs_steps,
                                              status=done.status)
     out.kan = net
@@ -125,24 +122,34 @@ def interpret(run: LoadedRun, opts: Options) -> Interpretation:
     finally:
         torch.set_default_dtype(previous)
     n_free = sum(p.numel() for p in snapped.core.parameters())
-    out.stages["snapped"] = _stage(snapped, evaluator, n_free, time.perf_counter() - start)
+    out.stages["snapped"] = _stage(snapped, run, n_free, time.perf_counter() - start)
     if opts.symbolic_steps:
         done = retrain(run, snapped, opts.symbolic_steps)
-        out.stages["symbolic"] = _stage(snapped, evaluator, n_free, done.seconds, lbfgs_steps=done.lbfgs_steps,
+        out.stages["symbolic"] = _stage(snapped, run, n_free, done.seconds, lbfgs_steps=done.lbfgs_steps,
                                         final_loss=done.final_loss, status=done.status)
     out.symbolic = snapped
 
     start = time.perf_counter()
-    names, points = run.problem.inputs, run.test.points
-    raw = network_expressions(snapped, names)
+    names, points = run.problem.inputs, run.test_set.points
+    raw = network_expressions(snapped, names)  # the core network N; u = N without a hard constraint
     with torch.no_grad():
-        network = snapped(x_test).numpy()
+        network = snapped.core(snapped.normalize(x_test)).numpy()
+        constraint = None if snapped.constraint is None else [t.numpy() for t in snapped.constraint(x_test)]
+    out.formula_names = list(run.problem.outputs)
+    if constraint is not None:  # u = g + phi N with the problem's (numerical) g and phi
+        out.formula_names = [f"N_{name}" for name in run.problem.outputs]
+        out.formula_note = (f"u = g + phi * N_u for every output u, with (g, phi) from "
+                            f"{type(run.problem).__name__}.hard_constraint")
+
+    def lift(v: np.ndarray) -> np.ndarray:
+        return v if constraint is None else constraint[0] + constraint[1] * v
+
     raw_values = np.stack([evaluate(e, names, points) for e in raw], axis=1)
     out.formula_vs_network = float(np.abs(raw_values - network).max())
-    out.formula_rel_l2_unrounded = _fields_rel_l2(raw_values, run.test.values)
+    out.formula_rel_l2_unrounded = run.test_set.rel_l2(lift(raw_values))
     out.formulas = [tidy(e, opts.round_tol, opts.digits) for e in raw]
     values = np.stack([evaluate(e, names, points) for e in out.formulas], axis=1)
-    out.formula_rel_l2 = _fields_rel_l2(values, run.test.values)
+    out.formula_rel_l2 = run.test_set.rel_l2(lift(values))
     out.stages["formula"] = {"rel_l2": out.formula_rel_l2, "seconds": time.perf_counter() - start}
     return out
 

@@ -16,7 +16,6 @@ import torch
 from scipy.interpolate import BSpline as ScipyBSpline
 from torch import Tensor
 
-
 _PIECES: dict[tuple, Tensor] = {}
 
 
@@ -56,7 +55,7 @@ def uniform_derivatives(x: Tensor, knots: Tensor, k: int, order: int) -> Tensor:
     n_spans = knots.shape[1] - 1
     inv_h = 1.0 / (knots[:, 1] - knots[:, 0])  # (n_in,)
     u = (x - knots[:, 0]) * inv_h
-    j = torch.floor(u).clamp_(0, n_spans - 1)
+    j = torch.floor(u).nan_to_num_(nan=0.0).clamp_(0, n_spans - 1)  # a NaN input gives NaN values, not a bad index
     s = u - j
     inside = ((u >= 0) & (u < n_spans)).to(x.dtype)
     powers = torch.stack([s**p for p in range(k + 1)], dim=-1)  # (N, n_in, k+1)

@@ -64,7 +64,7 @@ def local_derivatives(u: Tensor, tables: SplineTables, order: int) -> tuple[Tens
     k = tables.k
     j = torch.floor(u)
     s = u - j
-    span = j.clamp_(-1, tables.n_spans).long() + tables.span_offsets
+    span = j.nan_to_num_(nan=-1.0).clamp_(-1, tables.n_spans).long() + tables.span_offsets  # NaN: the dump row
     index = tables.rows[:, span]
     powers = [torch.ones_like(s), s]
     while len(powers) <= k:

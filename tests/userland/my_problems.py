@@ -2,9 +2,8 @@
 import math
 
 import torch
-
 from kanpde.geometry import Interval
-from kanpde.problem import Dirichlet, Problem
+from kanpde.pde import Dirichlet, Problem
 
 
 class Poisson1D(Problem):

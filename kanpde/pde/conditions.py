@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .diff import Derivatives
-from .errors import ConfigError
-from .geometry import Domain
+from ..errors import ConfigError
+from ..geometry import Domain
+from .derivatives import Derivatives
 
 ValueFn = Callable[[Tensor], Tensor]
 Data = Mapping[str, Tensor]

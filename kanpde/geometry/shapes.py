@@ -5,7 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .geometry_base import Domain, rejection, segment_distance, split_counts
+from .base import Domain, rejection, segment_distance, split_counts
 from .sampling import sample_unit_cube
 
 N_ESTIMATE = 4096  # points of the fixed (sobol, seed 0) samples that estimate a Difference's measures

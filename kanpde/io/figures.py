@@ -14,7 +14,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
 from matplotlib.tri import Triangulation
 
-from kanpde.io import atomic_path
+from .files import save_figure
 
 DPI = 150
 PANEL_HEIGHT = 3.0  # inches
@@ -86,7 +86,7 @@ def plot_fields(
             panel.colour(err_ax, error, f"{name} error", ERROR_CMAP, error_lim)
         n_bad = int(np.count_nonzero(~np.isfinite(error)))
         err_ax.set_title(f"{name}: max |error| = {max_error:.3g}" + (f" ({n_bad} non-finite)" if n_bad else ""))
-    return [_save(fig, outdir / filename) for filename, fig in figures.items()]
+    return [path for filename, fig in figures.items() for path in save_figure(fig, outdir / filename, dpi=DPI)]
 
 
 def plot_history(path: str | Path, history: dict[str, np.ndarray]) -> Path:
@@ -126,7 +126,7 @@ def plot_history(path: str | Path, history: dict[str, np.ndarray]) -> Path:
             ax.axvline(s, color="gray", linestyle="--", linewidth=1.0, label=label)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small")
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path), dpi=DPI)[0]
 
 
 class _Panel:
@@ -225,10 +225,3 @@ def _max_abs(values: np.ndarray) -> float:
     """Largest finite |value|, or NaN when no value is finite."""
     finite = np.abs(values[np.isfinite(values)])
     return float(finite.max()) if finite.size else float("nan")
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    """Save ``fig`` as a PNG at ``DPI``, atomically; returns ``path``."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
-    return path

@@ -19,8 +19,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.tri import Triangulation
 
-from .compare import Run, group
-from .io import atomic_path
+from ..io import save_figure
+from .runs import Run, group
 
 FONT = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
         "xtick.labelsize": 7, "ytick.labelsize": 7}
@@ -37,16 +37,6 @@ def _colours(runs: Sequence[Run]) -> dict[str, str]:
         colours[model] = palette[used.setdefault(network, 0) % len(palette)]
         used[network] += 1
     return colours
-
-
-def _save(fig: Figure, stem: Path) -> list[Path]:
-    paths = []
-    for fmt in ("png", "pdf"):
-        path = stem.with_suffix(f".{fmt}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=200, bbox_inches="tight")
-        paths.append(path)
-    return paths
 
 
 def convergence(problem: str, runs: Sequence[Run], colours: dict[str, str], out: Path) -> list[Path]:
@@ -72,7 +62,7 @@ def convergence(problem: str, runs: Sequence[Run], colours: dict[str, str], out:
         ax_t.set_ylabel("relative L2 error")
         ax_t.legend(title="model")
         fig.suptitle(f"{problem}: test error during training ({len(runs)} runs)")
-        return _save(fig, out / f"{problem}_convergence")
+        return save_figure(fig, out / f"{problem}_convergence", ("png", "pdf"), dpi=200, bbox_inches="tight")
 
 
 def error_vs_params(problem: str, runs: Sequence[Run], colours: dict[str, str], out: Path) -> list[Path]:
@@ -95,7 +85,7 @@ def error_vs_params(problem: str, runs: Sequence[Run], colours: dict[str, str], 
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(title="model")
         ax.set_title(f"{problem}: error against size")
-        return _save(fig, out / f"{problem}_error_vs_params")
+        return save_figure(fig, out / f"{problem}_error_vs_params", ("png", "pdf"), dpi=200, bbox_inches="tight")
 
 
 def _best(runs: Sequence[Run], network: str) -> Run | None:
@@ -150,7 +140,7 @@ def fields(problem: str, runs: Sequence[Run], out: Path) -> list[Path]:
             if image is not None:
                 fig.colorbar(image, ax=axes[row, :], shrink=0.9, label=[field, f"{field} error"][row])
         fig.suptitle(f"{problem}: best KAN and best MLP against the reference")
-        return _save(fig, out / f"{problem}_fields")
+        return save_figure(fig, out / f"{problem}_fields", ("png", "pdf"), dpi=200, bbox_inches="tight")
 
 
 def write_figures(runs: Sequence[Run], out: Path) -> list[Path]:

@@ -1,8 +1,5 @@
-"""Domains: where collocation points live.
-
-``Box`` covers intervals, rectangles and cubes; ``Disk``, ``Polygon`` and ``Difference`` (a minus
-b) live in ``geometry_shapes``, ``MeshDomain`` (a 2-D triangle mesh file) in ``mesh_domain``, and
-``SpaceTime`` (a spatial domain times [t0, t1], time last) here. All follow ``Domain``.
+"""Boxes and space-time: ``Box`` covers intervals, rectangles and cubes (faces x_lo, x_hi, ...);
+``SpaceTime`` is a spatial domain times [t0, t1], time last. Both follow ``Domain``.
 """
 from __future__ import annotations
 
@@ -10,12 +7,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .geometry_base import Domain, split_counts
-from .geometry_shapes import Difference, Disk, Polygon
-from .mesh_domain import MeshDomain
+from .base import Domain, split_counts
 from .sampling import grid_points, sample_unit_cube
 
-__all__ = ["Box", "Difference", "Disk", "Domain", "Interval", "MeshDomain", "Polygon", "Rectangle", "SpaceTime"]
+__all__ = ["Box", "Interval", "Rectangle", "SpaceTime"]
 
 
 class Box(Domain):

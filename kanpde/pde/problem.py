@@ -13,26 +13,25 @@ A new equation is one subclass::
         def exact(self, x):
             return torch.sin(pi * x[:, :1]) * torch.sin(pi * x[:, 1:2])
 
-plus one YAML file naming it with ``_target_``. Loss terms are ``pde`` (or the keys of a dict that
-``residual`` returns) and the conditions' names; each term is the mean square of its residual,
-times its weight from ``weights`` (default 1).
+plus one YAML file naming it with ``_target_`` (or pass an instance to ``kanpde.solve``). Loss terms
+are ``pde`` (or the keys of a dict that ``residual`` returns) and the conditions' names; each term
+is the mean square of its residual (pde/residuals.py), times its weight from ``weights`` (default 1).
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
 from scipy.spatial import Delaunay
 from torch import Tensor
 
-from .conditions import (Condition, Dirichlet, Initial, InitialRate, Neumann, Periodic,  # noqa: F401 (re-exported)
-                         PointData, Robin)
-from .diff import Derivatives
-from .errors import ConfigError
-from .geometry import Domain
+from ..errors import ConfigError
+from ..geometry import Domain
+from .conditions import Condition
+from .derivatives import Derivatives
 
 
 @dataclass
@@ -44,6 +43,15 @@ class TestSet:
     values: np.ndarray
     grid_shape: tuple[int, ...] | None = None
     triangles: np.ndarray | None = None  # (M, 3) point indices when the points are a 2-D mesh's vertices
+
+    def rel_l2_fields(self, predicted: np.ndarray) -> np.ndarray:
+        """||u_f - u_ref,f||_2 / ||u_ref,f||_2 of every field f, for predictions (N, n_out): (n_out,)."""
+        ref = np.asarray(self.values, dtype=np.float64)
+        return np.linalg.norm(predicted - ref, axis=0) / np.linalg.norm(ref, axis=0)
+
+    def rel_l2(self, predicted: np.ndarray) -> float:
+        """The mean over the fields of the relative L2 error (the run's ``rel_l2``)."""
+        return float(self.rel_l2_fields(predicted).mean())
 
 
 class Problem(ABC):
@@ -66,6 +74,11 @@ class Problem(ABC):
     domain: Domain
     conditions: Sequence[Condition]
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Problem":
+        problem = super().__new__(cls)
+        problem._init_args = (args, kwargs)  # a run records them to rebuild the problem (build.problem_spec)
+        return problem
+
     def __init__(self, weights: Mapping[str, float] | None = None):
         self.weights = dict(weights or {})
         self.unknowns: dict[str, torch.Tensor] = {}
@@ -87,6 +100,11 @@ class Problem(ABC):
         """(g, phi), each (N, n_out), for the output transform u = g + phi * network(x) used when
         ``self.hard`` is set: g meets the conditions it replaces, phi vanishes where they apply."""
         raise NotImplementedError(f"{type(self).__name__} has no hard constraint")
+
+    @property
+    def init_args(self) -> tuple[tuple, dict]:
+        """The positional and keyword arguments this instance was constructed with."""
+        return self._init_args
 
     # ----- unknown coefficients (inverse problems) ----------------------------------------------
     def add_unknown(self, name: str, initial: float, true: float | None = None) -> None:
@@ -146,19 +164,6 @@ class Problem(ABC):
             x = points[c.name] = c.sample(self.domain, n, method, seed + 1000 * (i + 1))
             points.update({f"{c.name}/{key}": value for key, value in c.point_data(self.domain, x).items()})
         return points
-
-    def losses(self, points: Mapping[str, Tensor], derivatives: Callable[[Tensor, int], Derivatives]
-               ) -> dict[str, Tensor]:
-        """Mean-square residual of every term: {name: scalar}. ``derivatives(x, order)`` builds
-        the derivative engine of the network at x for partials up to ``order``."""
-        d = derivatives(points["pde"], self.max_order)
-        r = self.residual(d.x, d.u, d)
-        residuals = r if isinstance(r, dict) else {"pde": r}
-        terms = {name: (value**2).mean() for name, value in residuals.items()}
-        for c in self.conditions:
-            dc = derivatives(points[c.name], c.order)
-            terms[c.name] = (c.residual(dc.x, dc, condition_data(points, c.name)) ** 2).mean()
-        return terms
 
     def test_set(self) -> TestSet:
         """Reference from ``exact`` on the domain's test points (a full grid with

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import KanpdeError
-from .geometry_base import Domain, segment_distance
+from ..errors import KanpdeError
+from .base import Domain, segment_distance
 from .sampling import sample_unit_cube
 
 CORNERS = {"triangle": 3, "triangle6": 3, "triangle7": 3, "quad": 4, "quad8": 4, "quad9": 4}  # meshio cell types

@@ -3,18 +3,16 @@
     R = sum_l [ mu_1 |Phi_l|_1 + mu_2 S(Phi_l) ],  |Phi_l|_1 = sum_io |phi_io|_1,
     S(Phi_l) = -sum_io p_io log p_io,  p_io = |phi_io|_1 / |Phi_l|_1,
 
-with |phi_io|_1 the mean of |phi_io| over the interior collocation points. The trainer adds
-``optim.sparsity.weight`` * R to the loss (weight 0: off, and no term appears).
+with |phi_io|_1 the mean of |phi_io| over the interior collocation points. Training adds
+``optim.sparsity.weight`` * R to the loss (training/loss.py; weight 0: off, and no term appears).
 """
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..nets import KAN, SolutionNet
 from .edges import edge_activations, edge_l1
+from .kan import KAN
 
 LOG_FLOOR = 1e-12  # p log(p + floor): finite gradients at pruned (zero) edges
 
@@ -30,12 +28,4 @@ def regularizer(kan: KAN, x: Tensor, l1: float = 1.0, entropy: float = 2.0) -> T
     return total
 
 
-def sparsity_terms(net: SolutionNet, x: Tensor, cfg: Any) -> dict[str, Tensor]:
-    """{"sparsity": R} at the physical points x (N, n_in) when ``cfg.weight`` > 0 and the net is a
-    KAN (``cfg``: the ``optim.sparsity`` config), else {}."""
-    if not cfg.weight or not net.is_kan:
-        return {}
-    return {"sparsity": regularizer(net.core, net.normalize(x), cfg.l1, cfg.entropy)}
-
-
-__all__ = ["regularizer", "sparsity_terms"]
+__all__ = ["regularizer"]

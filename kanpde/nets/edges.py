@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..nets import KAN, KANLayer
+from .kan import KAN, KANLayer
 
 
 @dataclass

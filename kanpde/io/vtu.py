@@ -12,7 +12,7 @@ from pathlib import Path
 import meshio
 import numpy as np
 
-from kanpde.io import atomic_path
+from .files import atomic_path
 
 # Corner offsets of one grid cell, in VTK node order (counter-clockwise, then the top face).
 _CORNERS: dict[int, list[tuple[int, ...]]] = {

@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from .errors import KanpdeError
-from .registry import Registry
+from ..errors import KanpdeError
+from ..registry import Registry
 
 DERIVATIVES: Registry[type["Derivatives"]] = Registry("derivative engine", "diff")
 

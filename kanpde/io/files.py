@@ -12,13 +12,13 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import h5py
 import numpy as np
 import torch
 
-from kanpde.errors import KanpdeError
+from ..errors import KanpdeError
 
 # History datasets stored as int64; every other history dataset is float64.
 INT_DATASETS = frozenset({"step", "phase", "eval/step"})
@@ -124,6 +124,19 @@ def read_history(path: str | Path) -> dict[str, np.ndarray]:
     except (OSError, KeyError, ValueError, RuntimeError) as exc:
         raise KanpdeError(f"cannot read {path}: {_short(exc)}") from exc
     return history
+
+
+def save_figure(fig: Any, stem: str | Path, formats: Sequence[str] = ("png",), dpi: int = 150,
+                **savefig: Any) -> list[Path]:
+    """Save the matplotlib Figure ``fig`` as ``stem.<format>`` for every format, atomically; extra
+    keywords go to ``Figure.savefig``. Returns the written paths."""
+    paths = []
+    for fmt in formats:
+        path = Path(stem).with_suffix(f".{fmt}")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, **savefig)
+        paths.append(path)
+    return paths
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:

@@ -1,0 +1,122 @@
+"""From a config to the objects of a run: the problem, the device and dtype, and the network.
+
+The network is built from a problem here and nowhere else (training, ``kanpde.load`` and
+interpretation all call ``build_net``), so input normalisation, periodic embeddings and hard
+constraints cannot drift apart between a run and its reloads.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import typing
+from typing import Any, Mapping
+
+import torch
+from omegaconf import OmegaConf
+
+from .errors import ConfigError, KanpdeError
+from .nets import SolutionNet, build_core
+from .pde import Problem
+
+INCOMPLETE = "_incomplete_"  # spec key: constructor arguments that a config cannot hold
+
+
+def instantiate_problem(node: Any) -> Problem:
+    """The Problem named by ``node._target_`` built with the node's other keys, each checked
+    against the constructor's parameters and their type hints."""
+    spec = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node)
+    target = spec.pop("_target_", None)
+    if not target:
+        raise ConfigError("problem._target_", "missing: name the Problem class, e.g. kanpde.problems.Poisson2D")
+    if spec.pop(INCOMPLETE, None):
+        raise KanpdeError(f"the problem {target} was given as an object whose arguments a config cannot hold; "
+                          "pass that object again (kanpde.load(run_dir, problem=...))")
+    module_name, _, class_name = target.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError("problem._target_", f"cannot import {target!r} ({exc})") from None
+    if not (inspect.isclass(cls) and issubclass(cls, Problem)):
+        raise ConfigError("problem._target_", f"{target!r} is not a kanpde Problem subclass")
+    params = inspect.signature(cls).parameters
+    hints = typing.get_type_hints(cls.__init__)
+    for key, value in spec.items():
+        if key not in params:
+            raise ConfigError(f"problem.{key}", f"not a parameter of {cls.__name__}; parameters: {', '.join(params)}")
+        expected = hints.get(key)
+        if expected in (int, float, bool, str) and not _fits(value, expected):
+            raise ConfigError(f"problem.{key}", f"expected {expected.__name__}, got {value!r}")
+    return cls(**spec)
+
+
+def _fits(value: Any, expected: type) -> bool:
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def problem_spec(problem: Problem) -> dict:
+    """The config node that rebuilds ``problem``: its class as ``_target_`` and the constructor
+    arguments it was made with; arguments a config cannot hold (arrays, functions) are named under
+    ``_incomplete_``, and such a run reloads only with the object passed again."""
+    cls = type(problem)
+    spec: dict[str, Any] = {"_target_": f"{cls.__module__}.{cls.__qualname__}"}
+    args, kwargs = problem.init_args
+    bound = inspect.signature(cls).bind_partial(*args, **kwargs).arguments
+    missing = []
+    for name, value in bound.items():
+        if _plain(value):
+            spec[name] = value
+        else:
+            missing.append(name)
+    if missing:
+        spec[INCOMPLETE] = missing
+    return spec
+
+
+def _plain(value: Any) -> bool:
+    """Whether a config can hold ``value`` as it is (numbers, strings, None, lists and dicts of them)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def select_device(name: str) -> torch.device:
+    """``auto`` (CUDA when available), ``cpu`` or ``cuda``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device", "cuda was asked for but torch.cuda.is_available() is False")
+    return torch.device(name)
+
+
+def select_dtype(name: str) -> torch.dtype:
+    """``float32`` or ``float64``."""
+    return {"float32": torch.float32, "float64": torch.float64}[name]
+
+
+def build_net(problem: Problem, model: Any, dtype: torch.dtype, device: torch.device) -> SolutionNet:
+    """The network for ``problem`` described by the ``model`` config: widths [n_in (+1 per periodic
+    input), *model.hidden, n_out], inputs normalised to the domain's bounding box, the problem's
+    periodic inputs embedded and its hard constraint applied. Initial weights come from torch's
+    global generator (seed it first)."""
+    lo, hi = problem.domain.bounds
+    periodic = {problem.inputs.index(name): period for name, period in problem.periodic_inputs.items()}
+    constraint = problem.hard_constraint if problem.hard else None
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        core = build_core(model, [len(problem.inputs) + len(periodic), *model.hidden, len(problem.outputs)])
+        net = SolutionNet(core, torch.as_tensor(lo, dtype=dtype), torch.as_tensor(hi, dtype=dtype), periodic, constraint)
+    finally:
+        torch.set_default_dtype(previous)
+    return net.to(device)
+
+
+__all__ = ["build_net", "instantiate_problem", "problem_spec", "select_device", "select_dtype"]

@@ -1,0 +1,9 @@
+"""The PDE specification: a ``Problem`` (domain, residual, named conditions, reference), its
+conditions, the derivative engines a residual reads partials from, and the named residuals
+(``residuals.py``) that training squares into loss terms."""
+from .conditions import Condition, Dirichlet, Initial, InitialRate, Neumann, Periodic, PointData, Robin
+from .derivatives import DERIVATIVES, Derivatives, derivatives
+from .problem import Problem, TestSet, check_constraints, condition_data
+
+__all__ = ["Condition", "DERIVATIVES", "Derivatives", "Dirichlet", "Initial", "InitialRate", "Neumann", "Periodic",
+           "PointData", "Problem", "Robin", "TestSet", "check_constraints", "condition_data", "derivatives"]

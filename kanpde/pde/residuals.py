@@ -1,0 +1,50 @@
+"""Named residuals of a problem for a network: the PDE's at interior points, each condition's on its
+own points; a loss term is the mean square of one of them.
+
+    terms["pde"] = mean_i r(x_i)^2,   terms[c.name] = mean_j r_c(x_j)^2
+
+Partial derivatives come from the derivative engine named ``engine`` (pde/derivatives.py).
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .derivatives import derivatives
+from .problem import Problem, condition_data
+
+
+def pde_residuals(problem: Problem, net: torch.nn.Module, x: Tensor, engine: str = "auto") -> dict[str, Tensor]:
+    """The PDE residuals at interior points x (N, n_in): {"pde": (N,)}, or one entry per equation of a
+    system (``residual_names``)."""
+    d = derivatives(engine, net, x, problem.inputs, problem.outputs, problem.max_order)
+    r = problem.residual(d.x, d.u, d)
+    return r if isinstance(r, dict) else {"pde": r}
+
+
+def mean_square_terms(problem: Problem, net: torch.nn.Module, points: Mapping[str, Tensor],
+                      engine: str = "auto") -> dict[str, Tensor]:
+    """Every loss term of ``problem``, the mean square of its residual: {name: scalar}. ``points``:
+    the collocation points of ``Problem.collocation`` ("pde", each condition's name, and the
+    conditions' per-point data as "name/key")."""
+    terms = {name: (value**2).mean() for name, value in pde_residuals(problem, net, points["pde"], engine).items()}
+    for c in problem.conditions:
+        d = derivatives(engine, net, points[c.name], problem.inputs, problem.outputs, c.order)
+        terms[c.name] = (c.residual(d.x, d, condition_data(points, c.name)) ** 2).mean()
+    return terms
+
+
+def residual_norms(problem: Problem, net: torch.nn.Module, x: Tensor, engine: str = "auto",
+                   batch: int = 8192) -> np.ndarray:
+    """|r(x)| at the points x (M, n_in), the root sum of squares over a system's residuals: (M,)."""
+    out = []
+    for chunk in x.split(batch):
+        parts = pde_residuals(problem, net, chunk, engine).values()
+        out.append(torch.sqrt(sum(p.detach() ** 2 for p in parts)).cpu().numpy())
+    return np.concatenate(out)
+
+
+__all__ = ["mean_square_terms", "pde_residuals", "residual_norms"]

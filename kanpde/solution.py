@@ -1,0 +1,183 @@
+"""A trained solution: the network on its problem, callable on points, with its history and
+metrics; ``load`` brings back any run directory that ``kanpde`` or ``kanpde.solve`` wrote.
+
+    sol = kanpde.solve("burgers1d")            # or kanpde.load("outputs/.../run")
+    u = sol(x)                                 # x (N, n_in) numpy or torch -> (N, n_out), same kind
+    d = sol.derivatives(x, "u_x", "u_xx")      # {"u_x": (N,), "u_xx": (N,)}
+    sol.save("run")                            # the output contract, as the command line writes it
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from torch import Tensor
+
+from .build import build_net, instantiate_problem, select_dtype
+from .config import Config, choice
+from .errors import KanpdeError
+from .io import read_history, read_json
+from .io.run_dir import CHECKPOINT, METRICS, RunDirectory, read_checkpoint
+from .nets import SolutionNet
+from .pde import Problem, TestSet, derivatives
+from .training import History
+
+CHUNK = 65536  # points per network evaluation (memory), 8192 with derivatives
+Points = np.ndarray | Tensor
+
+
+def predict(net: SolutionNet, x: Tensor) -> np.ndarray:
+    """The network's values at x (N, n_in), without gradients, as float64 numpy: (N, n_out)."""
+    with torch.no_grad():
+        return torch.cat([net(chunk) for chunk in x.split(CHUNK)]).double().cpu().numpy()
+
+
+class Solution:
+    """``net`` trained on ``problem`` with the run config ``config``; ``history`` holds the
+    history.h5 columns, ``metrics`` the metrics.json object, ``state`` the training loop's final
+    state (what a checkpoint holds) and ``run_dir`` where it was written or read (or None)."""
+
+    def __init__(self, net: SolutionNet, problem: Problem, config: DictConfig, history: Mapping[str, np.ndarray],
+                 metrics: Mapping[str, Any], state: Mapping[str, Any], run_dir: Path | None = None):
+        self.net, self.problem, self.config = net.eval(), problem, config
+        self.history, self.metrics, self.state, self.run_dir = dict(history), dict(metrics), state, run_dir
+        self._test: TestSet | None = None
+        self._test_prediction: np.ndarray | None = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(self.problem.inputs)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(self.problem.outputs)
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        error = f"rel_l2={m['rel_l2']:.3e}, " if isinstance(m.get("rel_l2"), float) else ""
+        return (f"Solution({m.get('problem', type(self.problem).__name__)} / {m.get('model', '?')}: {error}"
+                f"{sum(p.numel() for p in self.net.parameters())} parameters, status {m.get('status', '?')})")
+
+    # ----- values and derivatives at points ---------------------------------------------------------
+    def _points(self, x: Points) -> Tensor:
+        """x as a (N, n_in) tensor of the network's dtype and device; one-line error otherwise."""
+        t = x if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float64))
+        n_in = len(self.inputs)
+        if t.ndim != 2 or t.shape[1] != n_in:
+            raise KanpdeError(f"points must have shape (N, {n_in}) for the inputs ({', '.join(self.inputs)}), "
+                              f"got {tuple(t.shape)}")
+        return t.detach().to(device=self.net.shift.device, dtype=self.net.shift.dtype)
+
+    def __call__(self, x: Points) -> Points:
+        """The solution at x (N, n_in): (N, n_out), numpy in -> numpy out, torch in -> torch out (on
+        x's device; the network's dtype)."""
+        with torch.no_grad():
+            values = torch.cat([self.net(chunk) for chunk in self._points(x).split(CHUNK)])
+        return values.to(x.device) if isinstance(x, Tensor) else values.cpu().numpy()
+
+    def derivatives(self, x: Points, *names: str) -> dict[str, Points]:
+        """Partial derivatives at x (N, n_in) by name: the field, "_", then the inputs, e.g. "u_x",
+        "u_xx", "u_xt", "v_yy" ("u" alone: the values); each (N,), numpy or torch as x. Up to second
+        order by the run's derivative engine, higher orders by nested autograd."""
+        wanted = {name: self._parse(name) for name in names}
+        order = max((len(wrt) for _, wrt in wanted.values()), default=0)
+        engine = self.config.diff if order <= 2 else "autograd"
+        out: dict[str, list[Tensor]] = {name: [] for name in names}
+        with torch.enable_grad():
+            for chunk in self._points(x).split(CHUNK // 8):
+                d = derivatives(engine, self.net, chunk, self.inputs, self.outputs, order)
+                for name, (field, wrt) in wanted.items():
+                    out[name].append(d(field, *wrt).detach())
+        result = {name: torch.cat(parts) for name, parts in out.items()}
+        return {k: (v.to(x.device) if isinstance(x, Tensor) else v.cpu().numpy()) for k, v in result.items()}
+
+    def _parse(self, name: str) -> tuple[str, tuple[str, ...]]:
+        """"u_xt" -> ("u", ("x", "t")): the longest field name that fits, then input names."""
+        for field in sorted(self.outputs, key=len, reverse=True):
+            if name == field:
+                return field, ()
+            if name.startswith(field + "_"):
+                rest, wrt = name[len(field) + 1:], []
+                while rest:
+                    match = next((n for n in sorted(self.inputs, key=len, reverse=True) if rest.startswith(n)), None)
+                    if match is None:
+                        break
+                    wrt.append(match)
+                    rest = rest[len(match):]
+                if not rest and wrt:
+                    return field, tuple(wrt)
+        raise KanpdeError(f"cannot read the derivative {name!r}: write the field ({', '.join(self.outputs)}), '_', "
+                          f"then inputs ({', '.join(self.inputs)}), e.g. {self.outputs[0]}_{self.inputs[0] * 2}")
+
+    # ----- the test set -------------------------------------------------------------------------------
+    @property
+    def test_set(self) -> TestSet:
+        """The problem's evaluation points and reference values (computed once)."""
+        if self._test is None:
+            self._test = self.problem.test_set()
+        return self._test
+
+    def remember_test(self, test: TestSet, prediction: np.ndarray) -> None:
+        """Keep a test set and the prediction on it already computed (by the run)."""
+        self._test, self._test_prediction = test, prediction
+
+    def test_prediction(self) -> np.ndarray:
+        """The solution on the test set's points, float64: (N, n_out)."""
+        if self._test_prediction is None:
+            self._test_prediction = predict(self.net, self._points(self.test_set.points))
+        return self._test_prediction
+
+    # ----- files --------------------------------------------------------------------------------------
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the output contract into ``path`` (config, checkpoint, history, VTU, figures,
+        metrics), as a run of the command line leaves it; ``kanpde.load(path)`` reads it back."""
+        out = RunDirectory(path, OmegaConf.to_container(self.config, resolve=True, enum_to_str=True))
+        if out.holds_run() and not overwrite:
+            raise KanpdeError(f"{out.path} already holds a run; pass overwrite=True to replace it")
+        out.path.mkdir(parents=True, exist_ok=True)
+        out.write_config()
+        out.save_checkpoint(self.state)
+        out.write(self.history, self.test_set, self.test_prediction(), self.inputs, self.outputs, self.metrics)
+        return out.path
+
+
+def load(run_dir: str | Path, problem: Problem | None = None, dtype: str | None = None,
+         device: str = "cpu") -> Solution:
+    """The Solution in ``run_dir`` (a run of ``kanpde`` or ``kanpde.solve``, or ``Solution.save``):
+    the network rebuilt from the run's config and checkpoint, in the run's dtype (or ``dtype``) on
+    ``device``. ``problem``: the Problem object, for a run whose problem a config cannot rebuild (one
+    passed to ``solve`` as an object made in a notebook)."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise KanpdeError(f"{path}: no such run directory")
+    ckpt = read_checkpoint(path / CHECKPOINT)
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(Config), ckpt["config"])
+    except OmegaConfBaseException as exc:
+        raise KanpdeError(f"{path / CHECKPOINT}: its config does not fit this kanpde version ({exc.msg})") from None
+    if problem is None:
+        try:
+            problem = instantiate_problem(cfg.problem)
+        except KanpdeError as exc:
+            raise KanpdeError(f"{path}: cannot rebuild the run's problem ({exc}); pass it: kanpde.load(run_dir, "
+                              "problem=...)") from None
+    torch_dtype = select_dtype(dtype or choice(cfg.dtype))
+    with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten: leave the caller's RNG alone
+        net = build_net(problem, cfg.model, torch_dtype, torch.device(device))
+    state = ckpt["loop"]
+    net.load_trained(state["net"], state["grid_sizes"])
+    problem.to(torch.device(device), torch_dtype)
+    with torch.no_grad():
+        for name, value in state["unknowns"].items():
+            problem.unknowns[name].fill_(value)
+    history = (read_history(path / "history.h5") if (path / "history.h5").exists()
+               else History(state["history"]).arrays())
+    metrics = read_json(path / METRICS) if (path / METRICS).exists() else {}
+    return Solution(net, problem, cfg, history, metrics, state, run_dir=path)
+
+
+__all__ = ["Solution", "load", "predict"]

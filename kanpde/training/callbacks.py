@@ -1,0 +1,181 @@
+"""Callbacks: everything around the optimiser steps, as hooks the loop calls in list order.
+
+A callback overrides the hooks it needs (``Callback``); one with state that a resumed run must
+continue returns it from ``state_dict``. The ones here: ``NanGuard`` (roll back non-finite steps),
+``TimeLimit``, ``Evaluation`` (test-set errors into the history), ``Checkpoint`` and ``Progress``;
+collocation.py has ``Resample``, grid.py ``GridSchedule``. Pass your own to ``kanpde.solve(...,
+callbacks=[...])``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+import torch
+from tqdm.auto import tqdm
+
+from ..errors import KanpdeError
+from ..nets import SolutionNet
+from .phases import Step
+
+if TYPE_CHECKING:
+    from .loop import Loop
+
+log = logging.getLogger("kanpde")
+
+
+class Callback:
+    """Hooks around training; each does nothing unless overridden. ``key`` names the callback's
+    state in checkpoints (the class name unless set)."""
+
+    @property
+    def key(self) -> str:
+        return type(self).__name__
+
+    def on_train_begin(self, loop: Loop) -> None:
+        """Before the first step (of a fresh or a resumed run)."""
+
+    def on_phase_begin(self, loop: Loop) -> None:
+        """When ``loop.phase`` starts or resumes."""
+
+    def on_step_begin(self, loop: Loop) -> None:
+        """Before a step, off the training clock; ``loop.stop(reason)`` ends training here."""
+
+    def prepare_step(self, loop: Loop) -> None:
+        """On the clock, before the step, in phases that accept changes: resample points, change
+        grids; after replacing parameters call ``loop.parameters_replaced()``."""
+
+    def accept_step(self, loop: Loop, step: Step) -> bool:
+        """After the step: False undoes it (it is not recorded; the callback has rewound the loop)."""
+        return True
+
+    def on_step_end(self, loop: Loop, step: Step) -> None:
+        """After the step's history row (``step.index``) is written."""
+
+    def on_train_end(self, loop: Loop) -> None:
+        """After the last phase or a stop; not after an exception."""
+
+    def close(self, loop: Loop) -> None:
+        """Always, last (release resources)."""
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        pass
+
+
+class DivergedError(KanpdeError):
+    """Training could not go on: the loss stayed non-finite after repeated rollbacks."""
+
+    solution: Any = None  # set by kanpde.solve: the Solution at the last good state
+
+
+class NanGuard(Callback):
+    """When the loss or a parameter turns NaN or infinite: back to the state saved at the last
+    multiple of ``snapshot_every`` steps of the phase, step size scaled by 1/2, an event recorded;
+    after ``max_rollbacks`` rollbacks, DivergedError."""
+
+    def __init__(self, snapshot_every: int = 50, max_rollbacks: int = 8):
+        self.snapshot_every, self.max_rollbacks = snapshot_every, max_rollbacks
+        self.rollbacks = 0
+        self._snapshot: dict | None = None
+
+    def on_phase_begin(self, loop: Loop) -> None:
+        self._snapshot = None
+
+    def on_step_begin(self, loop: Loop) -> None:
+        if self._snapshot is None or loop.phase_step % self.snapshot_every == 0:
+            self._snapshot = loop.snapshot()
+
+    def accept_step(self, loop: Loop, step: Step) -> bool:
+        if math.isfinite(step.loss) and torch.isfinite(loop.flat_parameters()).all():
+            return True
+        self.rollbacks += 1
+        if self.rollbacks > self.max_rollbacks or self._snapshot is None:
+            raise DivergedError(f"training diverged: non-finite loss after {self.rollbacks - 1} rollbacks")
+        failed_at = loop.phase_step
+        loop.rewind(self._snapshot, loop.lr_scale * 0.5)
+        loop.event(f"non-finite loss at {loop.phase.name} step {failed_at}: rolled back to step {loop.phase_step},"
+                   f" step size scaled by {loop.lr_scale:g}", warn=True)
+        return False
+
+    def state_dict(self) -> dict:
+        return {"rollbacks": self.rollbacks}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.rollbacks = state["rollbacks"]
+
+
+class TimeLimit(Callback):
+    """Stops training once ``seconds`` of training time (``loop.elapsed``) have passed."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def on_step_begin(self, loop: Loop) -> None:
+        if loop.elapsed >= self.seconds:
+            loop.stop(f"time limit of {self.seconds:g} s reached")
+
+
+class Evaluation(Callback):
+    """The test-set error ``evaluate(net)`` every ``every`` steps (0: only at the end), as a row of
+    eval/step, eval/elapsed_s, eval/rel_l2; evaluation time does not count as training time."""
+
+    def __init__(self, evaluate: Callable[[SolutionNet], float], every: int):
+        self.evaluate, self.every = evaluate, every
+
+    def record(self, loop: Loop, step: int) -> None:
+        """The error now, as the eval row of ``step`` (once per step)."""
+        if loop.history.last("eval/step") == step:
+            return
+        loop.history.append(**{"eval/step": step, "eval/elapsed_s": loop.elapsed, "eval/rel_l2": self.evaluate(loop.net)})
+
+    def on_step_end(self, loop: Loop, step: Step) -> None:
+        if self.every and step.index % self.every == 0:
+            self.record(loop, step.index)
+
+    def on_train_end(self, loop: Loop) -> None:
+        self.record(loop, loop.last_step)
+
+
+class Checkpoint(Callback):
+    """Hands ``loop.state_dict()`` to ``save`` every ``every`` steps of a phase and at the end."""
+
+    def __init__(self, save: Callable[[dict], None], every: int):
+        self.save, self.every = save, every
+
+    def on_step_end(self, loop: Loop, step: Step) -> None:
+        if loop.phase_step % self.every == 0:
+            self.save(loop.state_dict())
+
+    def on_train_end(self, loop: Loop) -> None:
+        self.save(loop.state_dict())
+
+
+class Progress(Callback):
+    """A tqdm progress bar over all steps with the loss terms (only on a terminal unless forced)."""
+
+    def __init__(self, enabled: bool = True, every: int = 25):
+        self.enabled, self.every = enabled, every
+        self._bar: Any = None
+
+    def on_train_begin(self, loop: Loop) -> None:
+        self._bar = tqdm(total=loop.total_steps, initial=loop.global_step, dynamic_ncols=True, leave=False,
+                         disable=None if self.enabled else True)  # None: only on a terminal
+
+    def on_phase_begin(self, loop: Loop) -> None:
+        self._bar.set_description(loop.phase.name)
+
+    def on_step_end(self, loop: Loop, step: Step) -> None:
+        self._bar.update(1)
+        if step.index % self.every == 0:
+            self._bar.set_postfix({"loss": f"{step.loss:.2e}", **{k: f"{v:.1e}" for k, v in step.terms.items()}})
+
+    def close(self, loop: Loop) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+__all__ = ["Callback", "Checkpoint", "DivergedError", "Evaluation", "NanGuard", "Progress", "TimeLimit"]

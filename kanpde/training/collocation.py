@@ -1,0 +1,89 @@
+"""Collocation points, fresh or adaptive, and the callback that resamples them during training.
+
+Round r of the points is the problem's sampler with seed (seed + 104729 r), so every round can be
+drawn again exactly. With residual-based adaptive sampling (RAD, Wu et al. 2023) the interior
+points of rounds after 0 are drawn without replacement from a pool of candidates x_j with
+probability p_j ∝ |r(x_j)|^k / mean_j |r|^k + c: c = 0 chases the residual alone, a large c tends
+to uniform sampling. Those depend on the network when drawn, so checkpoints keep them.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..pde import Problem
+from ..pde.residuals import residual_norms
+from .callbacks import Callback
+from .loss import Loss
+
+if TYPE_CHECKING:
+    from .loop import Loop
+
+ROUND_STRIDE = 104729  # seed offset between resampling rounds
+
+
+def rad_choice(residual: np.ndarray, n: int, k: float, c: float, seed: int) -> np.ndarray:
+    """Indices of n of the pool's points, drawn without replacement with probabilities
+    |r|^k / mean |r|^k + c (normalised): (n,)."""
+    weight = np.abs(residual) ** k
+    mean = weight.mean()
+    p = (weight / mean if mean > 0 and np.isfinite(mean) else np.zeros_like(weight)) + c
+    p = np.where(np.isfinite(p), p, 0.0) + 1e-300
+    return np.random.default_rng(seed).choice(len(residual), size=n, replace=False, p=p / p.sum())
+
+
+class Collocation:
+    """The training points of ``problem`` per round, from the ``sampler`` config (method,
+    n_interior, n_boundary, adaptive, adaptive_pool, adaptive_k, adaptive_c), as tensors of
+    ``dtype`` on ``device``."""
+
+    def __init__(self, problem: Problem, sampler: Any, seed: int, dtype: torch.dtype, device: torch.device,
+                 engine: str = "auto"):
+        self.problem, self.cfg, self.seed = problem, sampler, seed
+        self.dtype, self.device, self.engine = dtype, device, engine
+
+    def as_tensor(self, x: np.ndarray | Tensor) -> Tensor:
+        return torch.as_tensor(x, dtype=self.dtype, device=self.device)
+
+    def sample(self, round_: int, net: torch.nn.Module | None = None) -> dict[str, Tensor]:
+        """The points of round ``round_`` ({"pde": (n_interior, n_in), condition: (n, n_in), ...});
+        with adaptive sampling and round > 0 the interior points follow ``net``'s residual."""
+        s = self.cfg
+        seed = self.seed + ROUND_STRIDE * round_
+        points = {k: self.as_tensor(v) for k, v in self.problem.collocation(s.n_interior, s.n_boundary, s.method,
+                                                                          seed).items()}
+        if s.adaptive and round_ > 0:
+            pool = self.as_tensor(self.problem.domain.sample_interior(s.n_interior * s.adaptive_pool, s.method, seed + 1))
+            r = residual_norms(self.problem, net, pool, self.engine)
+            pick = rad_choice(r, s.n_interior, s.adaptive_k, s.adaptive_c, seed)
+            points["pde"] = pool[torch.as_tensor(pick, device=self.device)]
+        return points
+
+
+class Resample(Callback):
+    """Fresh collocation points for ``loss`` (round + 1) every ``every`` steps of a phase that
+    accepts changes (0: never). Its state is the round, and the points themselves when adaptive."""
+
+    def __init__(self, collocation: Collocation, loss: Loss, every: int):
+        self.collocation, self.loss, self.every = collocation, loss, every
+        self.round = 0
+
+    def prepare_step(self, loop: Loop) -> None:
+        if self.every and loop.phase_step > 0 and loop.phase_step % self.every == 0:
+            self.round += 1
+            self.loss.points = self.collocation.sample(self.round, self.loss.net)
+
+    def state_dict(self) -> dict:
+        adaptive = self.collocation.cfg.adaptive
+        return {"round": self.round, "points": {k: v.cpu() for k, v in self.loss.points.items()} if adaptive else None}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.round, saved = state["round"], state["points"]
+        self.loss.points = ({k: self.collocation.as_tensor(v) for k, v in saved.items()} if saved is not None
+                            else self.collocation.sample(self.round))
+
+
+__all__ = ["Collocation", "Resample", "rad_choice"]

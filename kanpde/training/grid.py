@@ -1,0 +1,43 @@
+"""The KAN grid schedule: B-spline grid updates and grid extension at given steps of a phase that
+accepts changes (Adam), fitted at the current collocation points.
+
+    update (every ``update_every`` steps up to ``update_until``): knots follow the distribution of
+        each layer's inputs (eps: weight of the uniform grid), coefficients refitted
+    extension (at step ``extend_at[i]``, grid size ``extend_to[i]``): knots subdivided, every edge's
+        function refitted by least squares; the parameters change shape, so the optimiser restarts
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import torch
+
+from .callbacks import Callback
+
+if TYPE_CHECKING:
+    from .loop import Loop
+
+
+class GridSchedule(Callback):
+    """Grid updates and extensions of a KAN on schedule (nothing for other networks)."""
+
+    def __init__(self, update_every: int = 0, update_until: int = -1, eps: float = 0.02,
+                 extend_at: Sequence[int] = (), extend_to: Sequence[int] = ()):
+        self.update_every, self.update_until, self.eps = update_every, update_until, eps
+        self.extend = dict(zip(extend_at, extend_to))
+
+    def prepare_step(self, loop: Loop) -> None:
+        net, step = loop.net, loop.phase_step
+        if not net.is_kan:
+            return
+        x = net.normalize(torch.cat([v for k, v in loop.loss.points.items() if "/" not in k]))
+        if step in self.extend:
+            net.core.extend_grid(x, self.extend[step])
+            loop.event(f"grid extended to {self.extend[step]}")
+            loop.parameters_replaced()
+        elif (self.update_every and step > 0 and step % self.update_every == 0
+              and (self.update_until < 0 or step <= self.update_until)):
+            net.core.update_grid(x, self.eps)
+
+
+__all__ = ["GridSchedule"]
