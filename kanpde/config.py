@@ -201,12 +201,12 @@ def validate(cfg: Any) -> None:
 
 
 def compose(problem: str | None, model: str, overrides: Sequence[str] = (), options: Mapping[str, Any] | None = None,
-            config_dir: str | Path | None = None) -> tuple[DictConfig, str, str]:
+            config_dir: str | Path | None = None) -> DictConfig:
     """The config ``kanpde problem=PROBLEM model=MODEL OVERRIDES...`` runs, then ``options`` (plain
     values or nested dicts of config keys) merged on top; ``config_dir`` adds a folder of the user's
     own configs (as ``--config-dir``). ``problem=None``: the defaults without any problem's
-    settings, for a problem given as an object. Returns (config, problem name, model name); bad
-    input raises KanpdeError with the command line's one-line message."""
+    settings, for a problem given as an object. Bad input raises KanpdeError with the command
+    line's one-line message."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
@@ -233,8 +233,8 @@ def compose(problem: str | None, model: str, overrides: Sequence[str] = (), opti
         global_hydra.clear()
         global_hydra.hydra = outer
     if problem is None:
-        cfg.problem = None
-    return cfg, problem or "", model
+        cfg.problem = None  # the caller puts the object's spec here
+    return cfg
 
 
 def _is_input_error(exc: BaseException) -> bool:

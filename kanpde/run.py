@@ -9,6 +9,7 @@ contract (io/run_dir.py). The ``kanpde`` command is a thin adapter over ``run``.
 """
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -23,7 +24,7 @@ from .config import choice, compose, validate
 from .errors import ConfigError, KanpdeError
 from .io.run_dir import RunDirectory
 from .nets import SolutionNet
-from .pde import Problem
+from .pde import Problem, TestSet
 from .solution import Solution, predict
 from .training import (
     PHASES,
@@ -50,7 +51,8 @@ def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides
           run_dir: str | Path | None = None, callbacks: Sequence[Callback] = (), config_dir: str | Path | None = None,
           **options: Any) -> Solution:
     """Train ``model`` (a config in conf/model: kan, mlp, kan_small, ...) on ``problem`` (a name
-    in conf/problem, or a Problem object) and return the Solution.
+    in conf/problem, or a Problem object, which is copied: yours stays untouched) and return the
+    Solution.
 
     ``overrides``: the command line's ``key=value`` strings (``"optim.adam.steps=200"``);
     ``options``: config keys as Python values, nested dicts for groups (``seed=1``,
@@ -66,13 +68,13 @@ def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides
     if isinstance(problem, Problem):
         if "problem" in options:
             raise ConfigError("problem", "the problem is given as an object: set its parameters when you build it")
-        cfg, _, _ = compose(None, model, overrides, options, config_dir)
+        cfg = compose(None, model, overrides, options, config_dir)
         cfg.problem = problem_spec(problem)
-        return run(cfg, run_dir, problem_name=type(problem).__name__, model_name=model, problem=problem,
-                   callbacks=callbacks)
+        return run(cfg, run_dir, problem_name=type(problem).__name__, model_name=model,
+                   problem=copy.deepcopy(problem), callbacks=callbacks)  # the caller's object stays as it was
     if not isinstance(problem, str):
         raise KanpdeError(f"problem must be a registered name or a kanpde Problem, got {type(problem).__name__}")
-    cfg, _, _ = compose(problem, model, overrides, options, config_dir)
+    cfg = compose(problem, model, overrides, options, config_dir)
     return run(cfg, run_dir, problem_name=problem, model_name=model, callbacks=callbacks)
 
 
@@ -153,8 +155,8 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     return Loop(loss, phases, steps), evaluation
 
 
-def _finish(cfg: DictConfig, loop: Loop, evaluation: Evaluation, x_test: torch.Tensor, test, base: dict, status: str,
-            out: RunDirectory | None) -> Solution:
+def _finish(cfg: DictConfig, loop: Loop, evaluation: Evaluation, x_test: torch.Tensor, test: TestSet, base: dict,
+            status: str, out: RunDirectory | None) -> Solution:
     """The final evaluation and metrics; the Solution; its files when there is a run directory."""
     evaluation.record(loop, loop.last_step)
     net, problem = loop.net, loop.loss.problem

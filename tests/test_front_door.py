@@ -129,6 +129,16 @@ def test_a_problem_object_runs_with_the_default_settings_and_reloads(tmp_path):
     assert type(again.problem) is Heat1D and again.problem.hard and np.array_equal(again(x), sol(x))
 
 
+def test_a_problem_object_is_not_changed_by_a_run():
+    from kanpde.problems import Heat1DInverse
+
+    problem = Heat1DInverse()
+    first = kanpde.solve(problem, "mlp_small", overrides=QUICK)
+    assert problem.unknowns["kappa"].item() == 0.5 and first.problem is not problem  # kappa trained in a copy
+    second = kanpde.solve(problem, "mlp_small", overrides=QUICK)
+    assert first.metrics["unknowns"] == second.metrics["unknowns"] != {"kappa": 0.5}
+
+
 def test_a_problem_that_a_config_cannot_rebuild_is_passed_again(tmp_path):
     class Local(Heat1D):  # defined here: its class path cannot be imported by a later process
         pass
