@@ -158,10 +158,10 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
 def _finish(cfg: DictConfig, loop: Loop, evaluation: Evaluation, x_test: torch.Tensor, test: TestSet, base: dict,
             status: str, out: RunDirectory | None) -> Solution:
     """The final evaluation and metrics; the Solution; its files when there is a run directory."""
-    evaluation.record(loop, loop.last_step)
     net, problem = loop.net, loop.loss.problem
     pred = predict(net, x_test)
     errors = test.rel_l2_fields(pred)
+    evaluation.record(loop, loop.last_step, float(errors.mean()))
     total, terms = loop.loss()
     history = loop.history.arrays()
     phases = history.get("phase", np.zeros(0))

@@ -30,10 +30,15 @@ CHUNK = 65536  # points per network evaluation (memory), 8192 with derivatives
 Points = np.ndarray | Tensor
 
 
-def predict(net: SolutionNet, x: Tensor) -> np.ndarray:
-    """The network's values at x (N, n_in), without gradients, as float64 numpy: (N, n_out)."""
+def evaluate(net: SolutionNet, x: Tensor) -> Tensor:
+    """The network's values at x (N, n_in), without gradients, in chunks: (N, n_out)."""
     with torch.no_grad():
-        return torch.cat([net(chunk) for chunk in x.split(CHUNK)]).double().cpu().numpy()
+        return torch.cat([net(chunk) for chunk in x.split(CHUNK)])
+
+
+def predict(net: SolutionNet, x: Tensor) -> np.ndarray:
+    """``evaluate`` as float64 numpy: (N, n_out)."""
+    return evaluate(net, x).double().cpu().numpy()
 
 
 class Solution:
@@ -75,8 +80,7 @@ class Solution:
     def __call__(self, x: Points) -> Points:
         """The solution at x (N, n_in): (N, n_out), numpy in -> numpy out, torch in -> torch out (on
         x's device; the network's dtype)."""
-        with torch.no_grad():
-            values = torch.cat([self.net(chunk) for chunk in self._points(x).split(CHUNK)])
+        values = evaluate(self.net, self._points(x))
         return values.to(x.device) if isinstance(x, Tensor) else values.cpu().numpy()
 
     def derivatives(self, x: Points, *names: str) -> dict[str, Points]:

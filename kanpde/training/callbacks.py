@@ -126,11 +126,13 @@ class Evaluation(Callback):
     def __init__(self, evaluate: Callable[[SolutionNet], float], every: int):
         self.evaluate, self.every = evaluate, every
 
-    def record(self, loop: Loop, step: int) -> None:
-        """The error now, as the eval row of ``step`` (once per step)."""
+    def record(self, loop: Loop, step: int, error: float | None = None) -> None:
+        """The error now (``error`` when the caller has it already), as the eval row of ``step``
+        (once per step)."""
         if loop.history.last("eval/step") == step:
             return
-        loop.history.append(**{"eval/step": step, "eval/elapsed_s": loop.elapsed, "eval/rel_l2": self.evaluate(loop.net)})
+        error = self.evaluate(loop.net) if error is None else error
+        loop.history.append(**{"eval/step": step, "eval/elapsed_s": loop.elapsed, "eval/rel_l2": error})
 
     def on_step_end(self, loop: Loop, step: Step) -> None:
         if self.every and step.index % self.every == 0:

@@ -28,15 +28,16 @@ class GridSchedule(Callback):
 
     def prepare_step(self, loop: Loop) -> None:
         net, step = loop.net, loop.phase_step
-        if not net.is_kan:
+        update = (self.update_every and step > 0 and step % self.update_every == 0
+                  and (self.update_until < 0 or step <= self.update_until))
+        if not net.is_kan or not (step in self.extend or update):
             return
         x = net.normalize(torch.cat([v for k, v in loop.loss.points.items() if "/" not in k]))
         if step in self.extend:
             net.core.extend_grid(x, self.extend[step])
             loop.event(f"grid extended to {self.extend[step]}")
             loop.parameters_replaced()
-        elif (self.update_every and step > 0 and step % self.update_every == 0
-              and (self.update_until < 0 or step <= self.update_until)):
+        else:
             net.core.update_grid(x, self.eps)
 
 

@@ -143,9 +143,9 @@ class Loop:
 
     def _next_phase(self) -> None:
         self.phase_index += 1
-        self.phase_step, self.lr_scale = 0, 1.0
-        self.optimizer = None if self.finished else self.phase.optimizer(self.parameters(), self.lr_scale)
+        self.phase_step, self.lr_scale, self.optimizer = 0, 1.0, None
         if not self.finished:
+            self.optimizer = self.phase.optimizer(self.parameters(), self.lr_scale)
             self.phase.reset()
 
     def _run_phase(self, phase: Phase) -> None:
