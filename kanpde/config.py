@@ -71,6 +71,16 @@ class LBFGSConfig:
 
 
 @dataclass
+class QuasiNewtonConfig:
+    steps: int = 5000  # iterations; each is one history row
+    lr: float = 1.0  # length of the very first (steepest-descent) step; later trial steps start at 1
+    c1: float = 1.0e-4  # strong Wolfe: sufficient decrease
+    c2: float = 0.9  # strong Wolfe: curvature
+    max_ls: int = 25  # line-search iterations per step
+    max_parameters: int = 20000  # the dense inverse Hessian takes 8 n^2 bytes (20,000: 3.2 GB)
+
+
+@dataclass
 class GridConfig:
     update_every: int = 0  # Adam steps between grid updates from the samples (0: none)
     update_until: int = -1  # last Adam step that may update the grid (-1: all of Adam)
@@ -87,10 +97,40 @@ class SparsityConfig:
 
 
 @dataclass
+class GradNormConfig:
+    every: int = 100  # steps between weight updates
+    alpha: float = 0.9  # moving-average factor of the weights
+
+
+@dataclass
+class RBAConfig:
+    gamma: float = 0.999  # decay of the pointwise multipliers
+    eta: float = 0.01  # rate: lambda <- gamma lambda + eta |r| / max |r|
+
+
+@dataclass
+class CausalConfig:
+    eps: float = 1.0  # causality strength: chunk m weighs exp(-eps * sum of the earlier chunks' losses)
+    chunks: int = 32  # equal time chunks
+
+
+@dataclass
+class WeightingConfig:
+    name: str = "fixed"  # WEIGHTINGS: fixed | grad_norm | rba | causal; each reads its section here
+    grad_norm: GradNormConfig = field(default_factory=GradNormConfig)
+    rba: RBAConfig = field(default_factory=RBAConfig)
+    causal: CausalConfig = field(default_factory=CausalConfig)
+
+
+@dataclass
 class OptimConfig:
     phases: list[str] = field(default_factory=lambda: ["adam", "lbfgs"])  # PHASES, in order; each reads optim.<name>
     adam: AdamConfig = field(default_factory=AdamConfig)
     lbfgs: LBFGSConfig = field(default_factory=LBFGSConfig)
+    bfgs: QuasiNewtonConfig = field(default_factory=QuasiNewtonConfig)
+    ssbfgs: QuasiNewtonConfig = field(default_factory=QuasiNewtonConfig)
+    ssbroyden: QuasiNewtonConfig = field(default_factory=QuasiNewtonConfig)
+    weighting: WeightingConfig = field(default_factory=WeightingConfig)
     grid: GridConfig = field(default_factory=GridConfig)
     sparsity: SparsityConfig = field(default_factory=SparsityConfig)
     time_limit: float = 0.0  # stop training after this many seconds (0: no limit), for equal-time comparisons
@@ -167,7 +207,7 @@ def validate(cfg: Any) -> None:
     from .geometry.sampling import SAMPLERS  # the registries import torch, which `kanpde --help` need not
     from .nets import MODELS
     from .pde import DERIVATIVES
-    from .training import PHASES, SCHEDULES
+    from .training import PHASES, SCHEDULES, WEIGHTINGS
 
     for key in ("optim.adam.steps", "optim.lbfgs.steps", "optim.grid.update_every", "sampler.resample_every",
                 "optim.time_limit", "optim.sparsity.weight", "optim.sparsity.l1", "optim.sparsity.entropy",
@@ -179,6 +219,15 @@ def validate(cfg: Any) -> None:
         if not cfg_get(cfg, key) > 0:
             raise ConfigError(key, f"must be > 0, got {cfg_get(cfg, key)}")
     MODELS.get(cfg.model.name)
+    WEIGHTINGS.get(cfg.optim.weighting.name)
+    weighting = cfg.optim.weighting
+    _at_least(cfg, "optim.weighting.grad_norm.every", 1)
+    _at_least(cfg, "optim.weighting.causal.chunks", 1)
+    _at_least(cfg, "optim.weighting.causal.eps", 0)
+    _at_least(cfg, "optim.weighting.rba.eta", 0)
+    for key, value in (("grad_norm.alpha", weighting.grad_norm.alpha), ("rba.gamma", weighting.rba.gamma)):
+        if not 0 <= value < 1:
+            raise ConfigError(f"optim.weighting.{key}", f"must be in [0, 1), got {value}")
     SAMPLERS.get(cfg.sampler.method)
     SCHEDULES.get(cfg.optim.adam.schedule)
     if cfg.diff != "auto":
@@ -187,6 +236,15 @@ def validate(cfg: Any) -> None:
         PHASES.get(name)
         if name not in cfg.optim:
             raise ConfigError("optim.phases", f"phase {name!r} has no config section optim.{name}")
+    for name in ("bfgs", "ssbfgs", "ssbroyden"):
+        for key in ("steps", "max_ls", "max_parameters"):
+            _at_least(cfg, f"optim.{name}.{key}", 1 if key != "steps" else 0)
+        section = cfg.optim[name]
+        if not 0 < section.c1 < section.c2 < 1:
+            raise ConfigError(f"optim.{name}.c2", f"the Wolfe constants need 0 < c1 < c2 < 1, got c1={section.c1}, "
+                              f"c2={section.c2}")
+        if not section.lr > 0:
+            raise ConfigError(f"optim.{name}.lr", f"must be > 0, got {section.lr}")
     if any(w < 1 for w in cfg.model.hidden):
         raise ConfigError("model.hidden", f"layer widths must be >= 1, got {list(cfg.model.hidden)}")
     grid = cfg.optim.grid

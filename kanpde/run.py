@@ -28,12 +28,12 @@ from .pde import Problem, TestSet
 from .solution import Solution, predict
 from .training import (
     PHASES,
+    AdaptWeights,
     Callback,
     Checkpoint,
     Collocation,
     DivergedError,
     Evaluation,
-    FixedWeights,
     GridSchedule,
     Loop,
     Loss,
@@ -42,6 +42,7 @@ from .training import (
     Resample,
     Sparsity,
     TimeLimit,
+    build_weighting,
 )
 
 log = logging.getLogger("kanpde")
@@ -140,7 +141,7 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     collocation = Collocation(problem, sampler, cfg.seed, dtype, device, cfg.diff)
     sparsity = optim.sparsity
     regularizers = {"sparsity": Sparsity(sparsity.l1, sparsity.entropy)} if sparsity.weight and net.is_kan else {}
-    weighting = FixedWeights({**problem.loss_weights(), "sparsity": sparsity.weight})
+    weighting = build_weighting(optim.weighting, {**problem.loss_weights(), "sparsity": sparsity.weight}, problem)
     loss = Loss(problem, net, collocation.sample(0), weighting, engine=cfg.diff, regularizers=regularizers,
                 compile=optim.compile)
     phases = [PHASES.get(name)(optim[name]) for name in optim.phases]
@@ -149,7 +150,7 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     steps: list[Callback] = [TimeLimit(optim.time_limit)] if optim.time_limit else []
     steps += [NanGuard(), Resample(collocation, loss, sampler.resample_every),
               GridSchedule(grid.update_every, grid.update_until, grid.eps, grid.extend_at, grid.extend_to),
-              Progress(cfg.output.progress), evaluation, *callbacks]
+              AdaptWeights(loss), Progress(cfg.output.progress), evaluation, *callbacks]
     if out is not None:
         steps.append(Checkpoint(out.save_checkpoint, cfg.output.checkpoint_every))
     return Loop(loss, phases, steps), evaluation

@@ -9,27 +9,34 @@ from torch import Tensor
 
 from kanpde.errors import ConfigError
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.pde import Derivatives, Initial, Periodic, Problem
+from kanpde.pde import Derivatives, Initial, Periodic, Problem, check_constraints
 
 
 class Advection1D(Problem):
     """Exact u = sin(x - c t). ``periodic``: "embedding" makes the network exactly 2 pi-periodic
-    in x (a (cos, sin) input embedding); "soft" adds a loss term u(t, 0) = u(t, 2 pi)."""
+    in x (a (cos, sin) input embedding); "soft" adds a loss term u(t, 0) = u(t, 2 pi).
+    ``constraints``: "soft" (an initial loss term) or "hard" (u = sin x + t N)."""
 
     inputs, outputs = ("x", "t"), ("u",)
     max_order = 1
 
-    def __init__(self, c: float = 20.0, periodic: str = "embedding", weights: Mapping[str, float] | None = None):
+    def __init__(self, c: float = 20.0, periodic: str = "embedding", constraints: str = "soft",
+                 weights: Mapping[str, float] | None = None):
         super().__init__(weights)
         self.c = c
         self.domain = SpaceTime(Interval(0.0, 2 * math.pi), 0.0, 1.0)
         self.conditions = [Initial("initial", value=lambda x: torch.sin(x[:, 0]))]
+        self.hard = check_constraints(constraints)
+        self.impose_hard()  # the initial condition only: periodicity is the embedding's or a loss term's
         if periodic == "embedding":
             self.periodic_inputs = {"x": 2 * math.pi}
         elif periodic == "soft":
             self.conditions.append(Periodic("periodic", axis="x", order=0))
         else:
             raise ConfigError("problem.periodic", f"must be embedding or soft, got {periodic!r}")
+
+    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return torch.sin(x[:, :1]), x[:, 1:2]
 
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> Tensor:
         return d("u", "t") + self.c * d("u", "x")

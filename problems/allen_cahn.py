@@ -17,7 +17,7 @@ from torch import Tensor
 
 from kanpde.errors import ConfigError
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.pde import Derivatives, Dirichlet, Initial, Periodic, Problem, TestSet
+from kanpde.pde import Derivatives, Dirichlet, Initial, Periodic, Problem, TestSet, check_constraints
 from kanpde.references import allen_cahn_dirichlet, allen_cahn_periodic
 
 
@@ -36,20 +36,27 @@ def _grid_test_set(solver: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarra
 
 class AllenCahnPeriodic(Problem):
     """u_t - 1e-4 u_xx + 5 u^3 - 5 u = 0, periodic in x. ``periodic``: "embedding" (exact,
-    through a (cos, sin) input embedding) or "soft" (a loss term on u and u_x at x = +-1)."""
+    through a (cos, sin) input embedding) or "soft" (a loss term on u and u_x at x = +-1);
+    ``constraints``: "soft" (an initial loss term) or "hard" (u = u0(x) + t N)."""
 
     inputs, outputs = ("x", "t"), ("u",)
 
-    def __init__(self, periodic: str = "embedding", weights: Mapping[str, float] | None = None):
+    def __init__(self, periodic: str = "embedding", constraints: str = "soft",
+                 weights: Mapping[str, float] | None = None):
         super().__init__(weights)
         self.domain = SpaceTime(Interval(-1.0, 1.0), 0.0, 1.0)
         self.conditions = [Initial("initial", value=_initial)]
+        self.hard = check_constraints(constraints)
+        self.impose_hard()  # the initial condition only: periodicity is the embedding's or a loss term's
         if periodic == "embedding":
             self.periodic_inputs = {"x": 2.0}
         elif periodic == "soft":
             self.conditions.append(Periodic("periodic", axis="x", order=1))
         else:
             raise ConfigError("problem.periodic", f"must be embedding or soft, got {periodic!r}")
+
+    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return _initial(x)[:, None], x[:, 1:2]
 
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> Tensor:
         v = u[:, 0]
@@ -60,14 +67,20 @@ class AllenCahnPeriodic(Problem):
 
 
 class AllenCahnDirichlet(Problem):
-    """u_t = 1e-3 u_xx + 5 (u - u^3), u(t, +-1) = -1."""
+    """u_t = 1e-3 u_xx + 5 (u - u^3), u(t, +-1) = -1. ``constraints``: "soft" (loss terms) or
+    "hard" (u = u0(x) + t (1 - x^2) N, since u0(+-1) = -1)."""
 
     inputs, outputs = ("x", "t"), ("u",)
 
-    def __init__(self, weights: Mapping[str, float] | None = None):
+    def __init__(self, constraints: str = "soft", weights: Mapping[str, float] | None = None):
         super().__init__(weights)
         self.domain = SpaceTime(Interval(-1.0, 1.0), 0.0, 1.0)
         self.conditions = [Dirichlet("boundary", value=-1.0), Initial("initial", value=_initial)]
+        self.hard = check_constraints(constraints)
+        self.impose_hard()
+
+    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return _initial(x)[:, None], x[:, 1:2] * (1 - x[:, :1] ** 2)
 
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> Tensor:
         v = u[:, 0]

@@ -23,8 +23,8 @@ def make_config(*overrides: str) -> DictConfig:
         return compose("config", overrides=list(overrides))
 
 
-def make_problem(name: str) -> Problem:
-    return instantiate_problem(make_config(f"problem={name}").problem)
+def make_problem(name: str, *overrides: str) -> Problem:
+    return instantiate_problem(make_config(f"problem={name}", *overrides).problem)
 
 
 def train(cfg: DictConfig, run_dir, problem: str | None = None, model: str | None = None) -> dict:

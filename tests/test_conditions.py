@@ -12,7 +12,7 @@ from kanpde.geometry import Box, Disk, Interval, SpaceTime
 from kanpde.pde import Dirichlet, Initial, InitialRate, Neumann, Periodic, PointData, Robin, condition_data, derivatives
 from kanpde.problems import Advection1D, Heat1DInverse, Poisson2D
 
-from helpers import make_config, net_for, train
+from helpers import PROBLEMS, make_config, make_problem, net_for, train
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -146,3 +146,22 @@ def test_hard_constraint_meets_the_conditions_exactly_and_its_jets_match_autogra
     assert problem.loss_weights() == {"pde": 1.0}  # the replaced terms' weights are accepted and unused
     with pytest.raises(ConfigError, match="problem.constraints: must be soft or hard, got 'exact'"):
         Burgers1D(constraints="exact")
+
+
+HARD = [name for name in PROBLEMS if "constraints" in make_config(f"problem={name}").problem]
+
+
+@pytest.mark.parametrize("name", HARD)
+def test_every_hard_constraint_meets_the_conditions_it_replaces(name):
+    """The soft variant's condition residuals, evaluated on a hard-constrained network, vanish."""
+    soft = make_problem(name, "problem.constraints=soft")
+    hard = make_problem(name, "problem.constraints=hard")
+    assert hard.replaced and set(hard.replaced) <= {c.name for c in soft.conditions}
+    torch.manual_seed(0)
+    net = net_for(hard, make_config("model=mlp").model)
+    points = {k: torch.as_tensor(v) for k, v in soft.collocation(64, 64, "sobol", 0).items()}
+    for c in soft.conditions:
+        if c.name in hard.replaced:
+            d = derivatives("autograd", net, points[c.name], soft.inputs, soft.outputs, order=max(c.order, 1))
+            r = c.residual(d.x, d, condition_data(points, c.name))
+            assert r.abs().max() < 1e-10, (c.name, float(r.abs().max()))

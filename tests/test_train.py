@@ -40,16 +40,16 @@ def test_nan_guard_rolls_back_and_halves_the_step(tmp_path, monkeypatch):
     import kanpde.training.loss as loss_module
 
     calls = {"n": 0}
-    original = loss_module.mean_square_terms
+    original = loss_module.pointwise_residuals
 
     def sometimes_nan(*args, **kwargs):
         calls["n"] += 1
-        terms = original(*args, **kwargs)
+        residuals = original(*args, **kwargs)
         if calls["n"] == 60:
-            terms["pde"] = terms["pde"] * float("nan")
-        return terms
+            residuals["pde"] = residuals["pde"] * float("nan")
+        return residuals
 
-    monkeypatch.setattr(loss_module, "mean_square_terms", sometimes_nan)
+    monkeypatch.setattr(loss_module, "pointwise_residuals", sometimes_nan)
     cfg = make_config(*SMALL, "optim.adam.steps=100", "optim.lbfgs.steps=0")
     metrics = train(cfg, tmp_path)
     assert metrics["status"] == "ok" and metrics["adam_steps"] == 100

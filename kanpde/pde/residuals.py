@@ -25,16 +25,22 @@ def pde_residuals(problem: Problem, net: torch.nn.Module, x: Tensor, engine: str
     return r if isinstance(r, dict) else {"pde": r}
 
 
-def mean_square_terms(problem: Problem, net: torch.nn.Module, points: Mapping[str, Tensor],
-                      engine: str = "auto") -> dict[str, Tensor]:
-    """Every loss term of ``problem``, the mean square of its residual: {name: scalar}. ``points``:
-    the collocation points of ``Problem.collocation`` ("pde", each condition's name, and the
+def pointwise_residuals(problem: Problem, net: torch.nn.Module, points: Mapping[str, Tensor],
+                        engine: str = "auto") -> dict[str, Tensor]:
+    """Every residual of ``problem`` at its points: {name: (N,) or (N, k)}. ``points``: the
+    collocation points of ``Problem.collocation`` ("pde", each condition's name, and the
     conditions' per-point data as "name/key")."""
-    terms = {name: (value**2).mean() for name, value in pde_residuals(problem, net, points["pde"], engine).items()}
+    residuals = pde_residuals(problem, net, points["pde"], engine)
     for c in problem.conditions:
         d = derivatives(engine, net, points[c.name], problem.inputs, problem.outputs, c.order)
-        terms[c.name] = (c.residual(d.x, d, condition_data(points, c.name)) ** 2).mean()
-    return terms
+        residuals[c.name] = c.residual(d.x, d, condition_data(points, c.name))
+    return residuals
+
+
+def mean_square_terms(problem: Problem, net: torch.nn.Module, points: Mapping[str, Tensor],
+                      engine: str = "auto") -> dict[str, Tensor]:
+    """Every loss term of ``problem``, the mean square of its residual: {name: scalar}."""
+    return {name: (r**2).mean() for name, r in pointwise_residuals(problem, net, points, engine).items()}
 
 
 def residual_norms(problem: Problem, net: torch.nn.Module, x: Tensor, engine: str = "auto",
@@ -47,4 +53,4 @@ def residual_norms(problem: Problem, net: torch.nn.Module, x: Tensor, engine: st
     return np.concatenate(out)
 
 
-__all__ = ["mean_square_terms", "pde_residuals", "residual_norms"]
+__all__ = ["mean_square_terms", "pde_residuals", "pointwise_residuals", "residual_norms"]

@@ -8,8 +8,8 @@ from .history import History
 from .loop import Loop
 from .loss import Loss, Sparsity
 from .phases import PHASES, SCHEDULES, Converged, Phase, Step
-from .weighting import WEIGHTINGS, FixedWeights, Weighting
+from .weighting import WEIGHTINGS, AdaptWeights, FixedWeights, Weighting, build_weighting
 
-__all__ = ["Callback", "Checkpoint", "Collocation", "Converged", "DivergedError", "Evaluation", "FixedWeights",
+__all__ = ["AdaptWeights", "Callback", "Checkpoint", "Collocation", "Converged", "DivergedError", "Evaluation", "FixedWeights",
            "GridSchedule", "History", "Loop", "Loss", "NanGuard", "PHASES", "Phase", "Progress", "Resample",
-           "SCHEDULES", "Sparsity", "Step", "TimeLimit", "WEIGHTINGS", "Weighting"]
+           "SCHEDULES", "Sparsity", "Step", "TimeLimit", "WEIGHTINGS", "Weighting", "build_weighting"]

@@ -195,10 +195,10 @@ class Loop:
         self.phase_index, self.phase_step, self.elapsed = state["phase"], state["phase_step"], state["elapsed"]
         self.lr_scale, self.events = state["lr_scale"], state["events"]
         self.history.rows = state["history"]
-        self.loss.weighting.load_state_dict(state["weighting"])
         for cb in self.callbacks:
             if cb.key in state["callbacks"]:
                 cb.load_state_dict(state["callbacks"][cb.key])
+        self.loss.weighting.load_state_dict(state["weighting"])  # after the callbacks have restored the points
         self.optimizer = None
         if not self.finished:
             self.optimizer = self.phase.optimizer(self.parameters(), self.lr_scale)

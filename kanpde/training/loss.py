@@ -1,8 +1,9 @@
 """The training objective: a network's named loss terms on a problem at the collocation points,
 weighted into one scalar.
 
-    terms = {pde, <condition names>: mean-square residuals (pde/residuals.py)} + regularisers
-    total = weighting(terms)
+    residuals = {pde, <condition names>: pointwise residuals (pde/residuals.py)}
+    terms = {name: mean_i residuals[name]_i^2} + regularisers
+    total = weighting(terms, residuals, points)
 
 The collocation points are an attribute that callbacks may replace (resampling, RAD).
 """
@@ -16,7 +17,7 @@ from torch import Tensor
 from ..nets import SolutionNet
 from ..nets.sparsity import regularizer
 from ..pde import Problem
-from ..pde.residuals import mean_square_terms
+from ..pde.residuals import pointwise_residuals
 from .weighting import Weighting
 
 Regularizer = Callable[[SolutionNet, Mapping[str, Tensor]], Tensor]  # (net, points) -> scalar
@@ -32,23 +33,42 @@ class Loss:
 
     def __init__(self, problem: Problem, net: SolutionNet, points: dict[str, Tensor], weighting: Weighting, *,
                  engine: str = "auto", regularizers: Mapping[str, Regularizer] | None = None, compile: bool = False):
-        self.problem, self.net, self.points, self.weighting = problem, net, points, weighting
+        self.problem, self.net, self.weighting = problem, net, weighting
+        self.revision = 0  # counts changes of the objective (points, weights): cached gradients go stale
+        self.points = points
         self.engine, self.regularizers = engine, dict(regularizers or {})
-        residual_terms = lambda pts: mean_square_terms(problem, net, pts, engine)  # noqa: E731
+        residuals = lambda pts: pointwise_residuals(problem, net, pts, engine)  # noqa: E731
         if compile:
-            residual_terms(points)
-            residual_terms = torch.compile(residual_terms)
-        self._residual_terms = residual_terms
+            residuals(points)
+            residuals = torch.compile(residuals)
+        self._residuals = residuals
+
+    @property
+    def points(self) -> dict[str, Tensor]:
+        """The collocation points {"pde": (N, n_in), condition: (n, n_in), ...}; replacing them
+        changes the objective (``revision``)."""
+        return self._points
+
+    @points.setter
+    def points(self, points: dict[str, Tensor]) -> None:
+        self._points = points
+        self.revision += 1
+        self.weighting.points_changed()
+
+    def _evaluate(self) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        residuals = self._residuals(self.points)
+        terms = {name: (r**2).mean() for name, r in residuals.items()}
+        terms.update({name: reg(self.net, self.points) for name, reg in self.regularizers.items()})
+        return terms, residuals
 
     def terms(self) -> dict[str, Tensor]:
-        """Every named term at the current points: {name: scalar with graph}."""
-        terms = self._residual_terms(self.points)
-        terms.update({name: reg(self.net, self.points) for name, reg in self.regularizers.items()})
-        return terms
+        """Every named term at the current points, unweighted: {name: scalar with graph}."""
+        return self._evaluate()[0]
 
     def __call__(self) -> tuple[Tensor, dict[str, float]]:
-        terms = self.terms()
-        return self.weighting(terms), {k: float(v.detach()) for k, v in terms.items()}
+        terms, residuals = self._evaluate()
+        total = self.weighting(terms, residuals, self.points)
+        return total, {k: float(v.detach()) for k, v in terms.items()}
 
     def parameters(self) -> list[Tensor]:
         """What training changes: the network's parameters and the problem's unknown coefficients."""

@@ -8,6 +8,9 @@ optimiser is one subclass plus one ``@PHASES.register("name")`` line and a confi
             points and change the KAN grid between its steps
     lbfgs   L-BFGS with a strong-Wolfe line search, one iteration per step; ends early when it
             makes no progress
+    bfgs, ssbfgs, ssbroyden
+            dense quasi-Newton with a strong-Wolfe line search (quasi_newton.py): plain BFGS, and
+            the self-scaled BFGS and Broyden updates; up to optim.<name>.max_parameters parameters
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
 from ..registry import Registry
+from .quasi_newton import SelfScaledQuasiNewton
 
 if TYPE_CHECKING:
     from .loop import Loop
@@ -171,4 +176,66 @@ class LBFGS(Phase):
         return Step(float(memo.loss), memo.terms, loop.optimizer.param_groups[0]["lr"])
 
 
-__all__ = ["Adam", "Converged", "LBFGS", "PHASES", "Phase", "SCHEDULES", "Step"]
+class DenseQuasiNewton(Phase):
+    """SelfScaledQuasiNewton with the update ``name``, one iteration per step; the loss at the
+    accepted point is the line search's last evaluation. Ends early when the line search finds no
+    decrease even along steepest descent."""
+
+    def __init__(self, cfg: Any):
+        super().__init__(cfg)
+        self._revision = -1
+
+    def optimizer(self, params: list[Tensor], lr_scale: float) -> torch.optim.Optimizer:
+        n = sum(p.numel() for p in params)
+        if n > self.cfg.max_parameters:
+            raise ConfigError(f"optim.{self.name}.max_parameters",
+                              f"{n} trained parameters need a {n} x {n} inverse Hessian ({8 * n * n / 2**30:.1f} GiB "
+                              f"in float64), over the limit of {self.cfg.max_parameters}; raise it or use lbfgs")
+        return SelfScaledQuasiNewton(params, self.name, lr=self.cfg.lr * lr_scale, c1=self.cfg.c1, c2=self.cfg.c2,
+                                     max_ls=self.cfg.max_ls)
+
+    def reset(self) -> None:
+        self._revision = -1
+
+    def step(self, loop: Loop) -> Step:
+        optimizer: SelfScaledQuasiNewton = loop.optimizer  # type: ignore[assignment]
+        if self._revision != loop.loss.revision:  # new points or weights: the stored gradient is stale
+            optimizer.forget_gradient()
+            self._revision = loop.loss.revision
+
+        def closure() -> tuple[Tensor, dict[str, float]]:
+            optimizer.zero_grad()
+            total, terms = loop.loss()
+            if torch.isfinite(total):
+                total.backward()
+            return total, terms
+
+        done = optimizer.step(closure)
+        if done is None:
+            raise Converged(f"{self.name}: no decrease along the quasi-Newton or steepest-descent direction "
+                            f"after {loop.phase_step} iterations")
+        return Step(done[0], done[1], optimizer.param_groups[0]["lr"])
+
+
+@PHASES.register("bfgs")
+class BFGS(DenseQuasiNewton):
+    """Dense BFGS (phi = 1, tau = 1)."""
+
+    name, code = "bfgs", 2
+
+
+@PHASES.register("ssbfgs")
+class SSBFGS(DenseQuasiNewton):
+    """Self-scaled BFGS: the BFGS update of H scaled by 1 / tau, tau = min(1, 1/b)."""
+
+    name, code = "ssbfgs", 3
+
+
+@PHASES.register("ssbroyden")
+class SSBroyden(DenseQuasiNewton):
+    """Self-scaled Broyden: phi and tau of the Broyden family chosen per step (quasi_newton.py)."""
+
+    name, code = "ssbroyden", 4
+
+
+__all__ = ["Adam", "BFGS", "Converged", "DenseQuasiNewton", "LBFGS", "SSBFGS", "SSBroyden", "PHASES", "Phase", "SCHEDULES", "Step"]
