@@ -87,6 +87,7 @@ class GridConfig:
     eps: float = 0.02  # weight of the uniform grid against the sample quantiles
     extend_at: list[int] = field(default_factory=list)  # Adam steps at which ...
     extend_to: list[int] = field(default_factory=list)  # ... the grid is extended to these sizes
+    carry_state: bool = True  # refit Adam's moments onto the extended grid (false: restart Adam)
 
 
 @dataclass

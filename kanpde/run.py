@@ -149,7 +149,8 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     grid = optim.grid
     steps: list[Callback] = [TimeLimit(optim.time_limit)] if optim.time_limit else []
     steps += [NanGuard(), Resample(collocation, loss, sampler.resample_every),
-              GridSchedule(grid.update_every, grid.update_until, grid.eps, grid.extend_at, grid.extend_to),
+              GridSchedule(grid.update_every, grid.update_until, grid.eps, grid.extend_at, grid.extend_to,
+                           grid.carry_state),
               AdaptWeights(loss), Progress(cfg.output.progress), evaluation, *callbacks]
     if out is not None:
         steps.append(Checkpoint(out.save_checkpoint, cfg.output.checkpoint_every))

@@ -184,3 +184,42 @@ def test_weighting_options_are_checked():
         with pytest.raises(ConfigError, match=key):
             validate(make_config(bad))
     OmegaConf.to_container(make_config("optim.weighting.name=causal", "problem=heat1d"))
+
+
+def test_grid_extension_carries_adams_moments_onto_the_new_grid():
+    """G = 5 -> 10 contains the old spline space: the moments, read as functions of each layer's
+    inputs, are the same before and after (the hidden layer's inputs partly leave its grid, where
+    the refit is a least-squares fit); Adam keeps its step count and steps on the new parameters."""
+    from kanpde.nets import KAN
+
+    torch.manual_seed(0)
+    kan = KAN([2, 3, 1], grid_size=5, order=3)
+    opt = torch.optim.Adam(kan.parameters(), lr=1e-2)
+    x = torch.rand(400, 2) * 2 - 1
+    for _ in range(5):
+        opt.zero_grad()
+        (kan(x) ** 2).mean().backward()
+        opt.step()
+
+    def moment_functions(inputs):
+        out = []
+        for layer in kan.layers:
+            rows = layer.basis(inputs)
+            state = opt.state[layer.coef]
+            out.append([torch.einsum("bim,iom->bio", rows, state[k]) for k in ("exp_avg", "exp_avg_sq")])
+            inputs = layer(inputs)
+        return out
+
+    before = moment_functions(x)
+    steps = [opt.state[layer.coef]["step"].clone() for layer in kan.layers]
+    kan.extend_grid(x, 10, opt)
+    after = moment_functions(x)
+    assert kan.grid_sizes() == [10, 10]
+    for i, (b, a) in enumerate(zip(before, after)):
+        for old, new in zip(b, a):  # exact on the first layer; a least-squares fit where inputs leave the grid
+            assert float((old - new).abs().max()) < (1e-8 if i == 0 else 1e-2) * float(old.abs().max())
+    assert [opt.state[layer.coef]["step"] for layer in kan.layers] == steps
+    assert {id(p) for p in opt.param_groups[0]["params"]} == {id(p) for p in kan.parameters()}
+    opt.zero_grad()
+    (kan(x) ** 2).mean().backward()
+    opt.step()

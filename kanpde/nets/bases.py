@@ -203,14 +203,17 @@ class BSpline(Basis):
         return windows.mean(dim=-1)
 
     @torch.no_grad()
-    def refit(self, x: Tensor, coef: Tensor, nodes: Tensor) -> Tensor:
+    def refit(self, x: Tensor, coef: Tensor, nodes: Tensor, *carried: Tensor) -> Tensor | list[Tensor]:
         """Move the knots to the grid ``nodes`` (n_in, G'+1) and return coefficients
         (n_in, n_out, G'+k) whose splines match the old ones at the samples x (B, n_in)
-        in the least-squares sense."""
-        old = torch.einsum("bim,iom->ibo", self(x), coef)  # (n_in, B, n_out)
+        in the least-squares sense. ``carried``: more tensors of coef's shape (an optimiser's
+        moments) mapped by the same linear refit; then the list [coef, *carried] is returned."""
+        old_rows = self(x)
+        olds = [torch.einsum("bim,iom->ibo", old_rows, c) for c in (coef, *carried)]  # (n_in, B, n_out) each
         self.knots = self._extend(nodes.to(self.knots.dtype))
-        new = solve_normal_equations(self(x).transpose(0, 1), old)  # (n_in, n_basis, n_out)
-        return new.transpose(1, 2).contiguous()
+        rows = self(x).transpose(0, 1)
+        new = [solve_normal_equations(rows, old).transpose(1, 2).contiguous() for old in olds]  # (n_in, n_out, n_basis)
+        return new if carried else new[0]
 
     def adaptive_nodes(self, x: Tensor, eps: float = 0.02) -> Tensor:
         """Grid nodes (n_in, G+1) from samples x (B, n_in): a mix of sample quantiles

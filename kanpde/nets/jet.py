@@ -87,7 +87,7 @@ class Jet:
             n, d = x.shape
             first = torch.zeros(d, n, value.shape[1], dtype=value.dtype, device=value.device)
             second = torch.zeros(len(pairs), n, value.shape[1], dtype=value.dtype, device=value.device)
-            for j in range(value.shape[1]):
+            for j in range(value.shape[1] if value.requires_grad else 0):  # a constant fn: zero derivatives
                 (g,) = torch.autograd.grad(value[:, j].sum(), xg, create_graph=bool(pairs), allow_unused=True)
                 if g is None:
                     continue

@@ -90,18 +90,21 @@ class KANLayer(nn.Module):
         return rows.reshape(rows.shape[0] * rows.shape[1], -1)
 
     @torch.no_grad()
-    def refit_grid(self, x: Tensor, grid_size: int | None = None, eps: float = 0.02) -> None:
+    def refit_grid(self, x: Tensor, grid_size: int | None = None, eps: float = 0.02,
+                   carried: Sequence[Tensor] = ()) -> list[Tensor]:
         """Grid update (``grid_size`` None: nodes from the samples x (B, n_in)) or grid extension
         (``grid_size`` G': nodes subdividing the current ones), refitting the coefficients by
-        least squares so each edge keeps its function. B-spline bases only."""
+        least squares so each edge keeps its function. B-spline bases only. ``carried``: tensors
+        of the coefficients' shape (optimiser moments) refitted the same way, returned."""
         if not isinstance(self.basis, BSpline):
             raise ConfigError("optim.grid", f"grid update needs the bspline basis, not {type(self.basis).__name__}")
         nodes = self.basis.adaptive_nodes(x, eps) if grid_size is None else self.basis.refined_nodes(grid_size)
-        coef = self.basis.refit(x, self.coef, nodes)  # the edge scales multiply outside the sum
+        coef, *moved = self.basis.refit(x, self.coef, nodes, *carried) if carried else [self.basis.refit(x, self.coef, nodes)]
         if coef.shape == self.coef.shape:
             self.coef.copy_(coef)  # same Parameter object: the optimiser's state stays attached
         else:
             self.coef = nn.Parameter(coef)
+        return moved
 
 
 class BasisJet(torch.autograd.Function):
@@ -184,11 +187,24 @@ class KAN(nn.Module):
             x = layer(x)
 
     @torch.no_grad()
-    def extend_grid(self, x: Tensor, grid_size: int) -> None:
-        """Grid extension G -> G' of every layer, fitted on network inputs x (B, n_in)."""
+    def extend_grid(self, x: Tensor, grid_size: int, optimizer: torch.optim.Optimizer | None = None) -> None:
+        """Grid extension G -> G' of every layer, fitted on network inputs x (B, n_in). With an
+        Adam-like ``optimizer``, each coefficient tensor's moments (exp_avg, exp_avg_sq) move to
+        the new grid by the same least-squares map (exp_avg_sq clipped at 0) and its state is
+        re-keyed to the new Parameter, so the optimiser goes on without a restart."""
         for layer in self.layers:
             x_next = layer(x)
-            layer.refit_grid(x, grid_size=grid_size)
+            old = layer.coef
+            state = optimizer.state.pop(old, None) if optimizer is not None else None
+            keys = [k for k in ("exp_avg", "exp_avg_sq") if state and k in state]
+            moved = layer.refit_grid(x, grid_size=grid_size, carried=[state[k] for k in keys])
+            if state is not None:
+                state.update(zip(keys, moved))
+                if "exp_avg_sq" in state:
+                    state["exp_avg_sq"].clamp_(min=0)
+                for group in optimizer.param_groups:
+                    group["params"] = [layer.coef if p is old else p for p in group["params"]]
+                optimizer.state[layer.coef] = state
             x = x_next
 
     def grid_sizes(self) -> list[int]:

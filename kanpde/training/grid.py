@@ -4,7 +4,9 @@ accepts changes (Adam), fitted at the current collocation points.
     update (every ``update_every`` steps up to ``update_until``): knots follow the distribution of
         each layer's inputs (eps: weight of the uniform grid), coefficients refitted
     extension (at step ``extend_at[i]``, grid size ``extend_to[i]``): knots subdivided, every edge's
-        function refitted by least squares; the parameters change shape, so the optimiser restarts
+        function refitted by least squares; the parameters change shape: with ``carry_state`` the
+        optimiser's moments are refitted the same way and it goes on (jaxKAN does this for Adam),
+        else it restarts
 """
 from __future__ import annotations
 
@@ -22,9 +24,10 @@ class GridSchedule(Callback):
     """Grid updates and extensions of a KAN on schedule (nothing for other networks)."""
 
     def __init__(self, update_every: int = 0, update_until: int = -1, eps: float = 0.02,
-                 extend_at: Sequence[int] = (), extend_to: Sequence[int] = ()):
+                 extend_at: Sequence[int] = (), extend_to: Sequence[int] = (), carry_state: bool = True):
         self.update_every, self.update_until, self.eps = update_every, update_until, eps
         self.extend = dict(zip(extend_at, extend_to))
+        self.carry_state = carry_state
 
     def prepare_step(self, loop: Loop) -> None:
         net, step = loop.net, loop.phase_step
@@ -34,9 +37,11 @@ class GridSchedule(Callback):
             return
         x = net.normalize(torch.cat([v for k, v in loop.loss.points.items() if "/" not in k]))
         if step in self.extend:
-            net.core.extend_grid(x, self.extend[step])
-            loop.event(f"grid extended to {self.extend[step]}")
-            loop.parameters_replaced()
+            carry = self.carry_state and isinstance(loop.optimizer, torch.optim.Adam)
+            net.core.extend_grid(x, self.extend[step], loop.optimizer if carry else None)
+            loop.event(f"grid extended to {self.extend[step]}" + (", optimiser state carried over" if carry else ""))
+            if not carry:
+                loop.parameters_replaced()
         else:
             net.core.update_grid(x, self.eps)
 
