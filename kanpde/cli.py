@@ -37,7 +37,7 @@ def _app(cfg: DictConfig) -> float | None:
         return None
     print(f"{metrics['problem']} / {metrics['model']}: rel_l2={metrics['rel_l2']:.3e} "
           f"max_abs_error={metrics['max_abs_error']:.3e} train_seconds={metrics['train_seconds']:.1f} "
-          f"steps={metrics['adam_steps']}+{metrics['lbfgs_steps']} -> {runtime.output_dir}")
+          f"steps={'+'.join(str(metrics[f'{name}_steps']) for name in cfg.optim.phases)} -> {runtime.output_dir}")
     return metrics["rel_l2"]
 
 

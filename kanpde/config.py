@@ -148,6 +148,7 @@ class SamplerConfig:
     adaptive_pool: int = 8  # RAD draws from n_interior * adaptive_pool candidates
     adaptive_k: float = 1.0  # RAD: probability ~ |r|^k / mean |r|^k + c
     adaptive_c: float = 1.0
+    time_windows: int = 0  # time marching: Adam's steps in K stretches, stretch k sampling t up to t0 + (k+1)/K (t1-t0)
 
 
 @dataclass
@@ -212,7 +213,7 @@ def validate(cfg: Any) -> None:
 
     for key in ("optim.adam.steps", "optim.lbfgs.steps", "optim.grid.update_every", "sampler.resample_every",
                 "optim.time_limit", "optim.sparsity.weight", "optim.sparsity.l1", "optim.sparsity.entropy",
-                "sampler.n_boundary", "output.eval_every", "seed"):
+                "sampler.n_boundary", "output.eval_every", "seed", "sampler.time_windows"):
         _at_least(cfg, key, 0)
     for key in ("sampler.n_interior", "output.checkpoint_every", "optim.lbfgs.history_size", "sampler.adaptive_pool"):
         _at_least(cfg, key, 1)

@@ -139,6 +139,8 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     progress, evaluation, then the user's ``callbacks``, then checkpoints into ``out``."""
     sampler, optim, dtype, device = cfg.sampler, cfg.optim, net.shift.dtype, net.shift.device
     collocation = Collocation(problem, sampler, cfg.seed, dtype, device, cfg.diff)
+    if sampler.time_windows > 1:
+        problem.time_window(0.5)  # a problem without a time axis fails here, before training
     sparsity = optim.sparsity
     regularizers = {"sparsity": Sparsity(sparsity.l1, sparsity.entropy)} if sparsity.weight and net.is_kan else {}
     weighting = build_weighting(optim.weighting, {**problem.loss_weights(), "sparsity": sparsity.weight}, problem)
@@ -148,7 +150,7 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     evaluation = Evaluation(evaluate, cfg.output.eval_every)
     grid = optim.grid
     steps: list[Callback] = [TimeLimit(optim.time_limit)] if optim.time_limit else []
-    steps += [NanGuard(), Resample(collocation, loss, sampler.resample_every),
+    steps += [NanGuard(), Resample(collocation, loss, sampler.resample_every, sampler.time_windows),
               GridSchedule(grid.update_every, grid.update_until, grid.eps, grid.extend_at, grid.extend_to,
                            grid.carry_state),
               AdaptWeights(loss), Progress(cfg.output.progress), evaluation, *callbacks]

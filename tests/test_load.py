@@ -15,7 +15,7 @@ from helpers import PROBLEMS
 
 import kanpde
 
-BUDGET = (*TINY, "optim.adam.steps=3", "optim.lbfgs.steps=2")
+BUDGET = (*TINY, "optim.adam.steps=3", "optim.lbfgs.steps=2", "optim.ssbroyden.steps=2")
 EXTRA = {"heat1d_hard_kan": ("problem=heat1d", "problem.constraints=hard", "model=kan_tiny"),
          "kovasznay_mlp": ("problem=kovasznay", "model=mlp")}
 

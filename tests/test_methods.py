@@ -223,3 +223,27 @@ def test_grid_extension_carries_adams_moments_onto_the_new_grid():
     opt.zero_grad()
     (kan(x) ** 2).mean().backward()
     opt.step()
+
+
+def test_time_windows_march_through_the_interval_during_adam_only():
+    seen = []
+
+    class Record(NanGuard):
+        key = "Record"
+
+        def on_step_end(self, loop, step):
+            seen.append((loop.phase.name, round(float(loop.loss.points["pde"][:, 1].max()), 6),
+                         round(float(loop.loss.points["boundary"][:, 1].max()), 6)))
+
+    cfg = make_config(*SMALL, "problem=heat1d", "sampler.time_windows=4", "optim.adam.steps=8", "optim.lbfgs.steps=2")
+    problem = make_problem("heat1d")
+    torch.manual_seed(0)
+    loop = build_loop(cfg, problem, net_for(problem, cfg.model), lambda net: 0.0, callbacks=[Record()])[0]
+    loop.run()
+    limits = [0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1.0, 1.0, 1.0, 1.0]
+    assert [name for name, *_ in seen] == ["adam"] * 8 + ["lbfgs"] * 2
+    for (_, pde, edge), limit in zip(seen, limits):
+        assert limit - 0.1 < pde <= limit and limit - 0.1 < edge <= limit
+    with pytest.raises(ConfigError, match="sampler.time_windows: Poisson2D has no time axis"):
+        build_loop(make_config(*SMALL, "sampler.time_windows=2"), Poisson2D(), net_for(Poisson2D(), cfg.model),
+                   lambda net: 0.0)

@@ -71,7 +71,7 @@ def test_test_set_matches_the_domain(name):
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_short_training_runs_and_writes_metrics(name, model, tmp_path):
     cfg = make_config(f"problem={name}", f"model={model}", "optim.adam.steps=6", "optim.lbfgs.steps=2",
-                      "sampler.n_interior=64", "sampler.n_boundary=32", "output.figures=false",
+                      "optim.ssbroyden.steps=2", "sampler.n_interior=64", "sampler.n_boundary=32", "output.figures=false",
                       "output.progress=false", "output.eval_every=0")
     metrics = train(cfg, tmp_path, name, model)
     assert metrics["status"] == "ok" and np.isfinite(metrics["rel_l2"])

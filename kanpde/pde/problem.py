@@ -155,15 +155,34 @@ class Problem(ABC):
                 raise ConfigError("periodic_inputs", f"no input named {name!r}; inputs: {', '.join(self.inputs)}")
         self.loss_weights()
 
-    def collocation(self, n_interior: int, n_boundary: int, method: str, seed: int) -> dict[str, np.ndarray]:
+    def collocation(self, n_interior: int, n_boundary: int, method: str, seed: int,
+                    time_fraction: float = 1.0) -> dict[str, np.ndarray]:
         """Training points for every term: {"pde": (n_interior, n_in), condition name: (n, n_in),
-        and "name/key" for every per-point array a condition needs}."""
-        points = {"pde": self.domain.sample_interior(n_interior, method, seed)}
+        and "name/key" for every per-point array a condition needs}. ``time_fraction`` f < 1 (a
+        time window): sampled points cover t0 + f (t1 - t0) instead of t1 (fixed data points stay)."""
+        window = self.time_window(time_fraction)
+        points = {"pde": window(self.domain.sample_interior(n_interior, method, seed))}
         for i, c in enumerate(self.conditions):
             n = c.n_points if c.n_points is not None else n_boundary
-            x = points[c.name] = c.sample(self.domain, n, method, seed + 1000 * (i + 1))
+            x = c.sample(self.domain, n, method, seed + 1000 * (i + 1))
+            x = points[c.name] = x if c.n_points is not None else window(x)
             points.update({f"{c.name}/{key}": value for key, value in c.point_data(self.domain, x).items()})
         return points
+
+    def time_window(self, fraction: float) -> Any:
+        """x (N, n_in) -> x with t mapped from [t0, t1] to [t0, t0 + fraction (t1 - t0)]."""
+        if fraction == 1.0:
+            return lambda x: x
+        if not hasattr(self.domain, "t0"):
+            raise ConfigError("sampler.time_windows", f"{type(self).__name__} has no time axis (a SpaceTime domain)")
+        i, t0 = self.inputs.index(self.domain.time_name), self.domain.t0
+
+        def window(x: np.ndarray) -> np.ndarray:
+            x = np.array(x, dtype=float)
+            x[:, i] = t0 + (x[:, i] - t0) * fraction
+            return x
+
+        return window
 
     def test_set(self) -> TestSet:
         """Reference from ``exact`` on the domain's test points (a full grid with

@@ -48,15 +48,18 @@ class Collocation:
     def as_tensor(self, x: np.ndarray | Tensor) -> Tensor:
         return torch.as_tensor(x, dtype=self.dtype, device=self.device)
 
-    def sample(self, round_: int, net: torch.nn.Module | None = None) -> dict[str, Tensor]:
+    def sample(self, round_: int, net: torch.nn.Module | None = None, time_fraction: float = 1.0) -> dict[str, Tensor]:
         """The points of round ``round_`` ({"pde": (n_interior, n_in), condition: (n, n_in), ...});
-        with adaptive sampling and round > 0 the interior points follow ``net``'s residual."""
+        with adaptive sampling and round > 0 the interior points follow ``net``'s residual;
+        ``time_fraction`` < 1: only the first part of the time interval (a time window)."""
         s = self.cfg
         seed = self.seed + ROUND_STRIDE * round_
         points = {k: self.as_tensor(v) for k, v in self.problem.collocation(s.n_interior, s.n_boundary, s.method,
-                                                                          seed).items()}
+                                                                          seed, time_fraction).items()}
         if s.adaptive and round_ > 0:
-            pool = self.as_tensor(self.problem.domain.sample_interior(s.n_interior * s.adaptive_pool, s.method, seed + 1))
+            window = self.problem.time_window(time_fraction)
+            pool = self.as_tensor(window(self.problem.domain.sample_interior(s.n_interior * s.adaptive_pool, s.method,
+                                                                             seed + 1)))
             r = residual_norms(self.problem, net, pool, self.engine)
             pick = rad_choice(r, s.n_interior, s.adaptive_k, s.adaptive_c, seed)
             points["pde"] = pool[torch.as_tensor(pick, device=self.device)]
@@ -65,25 +68,50 @@ class Collocation:
 
 class Resample(Callback):
     """Fresh collocation points for ``loss`` (round + 1) every ``every`` steps of a phase that
-    accepts changes (0: never). Its state is the round, and the points themselves when adaptive."""
+    accepts changes (0: never). With ``windows`` K > 1 (time marching), the first such phase is
+    cut into K equal stretches of steps and the points of stretch k cover the time interval up to
+    t0 + (k + 1)/K (t1 - t0); every later phase sees the whole interval. Its state is the round
+    and the window, and the points themselves when adaptive."""
 
-    def __init__(self, collocation: Collocation, loss: Loss, every: int):
-        self.collocation, self.loss, self.every = collocation, loss, every
-        self.round = 0
+    def __init__(self, collocation: Collocation, loss: Loss, every: int, windows: int = 1):
+        self.collocation, self.loss, self.every, self.windows = collocation, loss, every, max(windows, 1)
+        self.round, self.fraction = 0, 1.0
+        self._marching_phase: int | None = None
+
+    def on_train_begin(self, loop: Loop) -> None:
+        if self.windows > 1 and loop.global_step == 0:
+            self._marching_phase = next((i for i, p in enumerate(loop.phases) if p.accepts_changes and p.steps), None)
+            if self._marching_phase is not None:
+                self._sample(1.0 / self.windows)
+
+    def on_phase_begin(self, loop: Loop) -> None:
+        if self.fraction < 1.0 and loop.phase_index != self._marching_phase:
+            self._sample(1.0)
 
     def prepare_step(self, loop: Loop) -> None:
+        fraction = self.fraction
+        if loop.phase_index == self._marching_phase:
+            fraction = (loop.phase_step * self.windows // loop.phase.steps + 1) / self.windows
         if self.every and loop.phase_step > 0 and loop.phase_step % self.every == 0:
             self.round += 1
-            self.loss.points = self.collocation.sample(self.round, self.loss.net)
+        elif fraction == self.fraction:
+            return
+        self._sample(fraction)
+
+    def _sample(self, fraction: float) -> None:
+        self.fraction = fraction
+        self.loss.points = self.collocation.sample(self.round, self.loss.net, fraction)
 
     def state_dict(self) -> dict:
         adaptive = self.collocation.cfg.adaptive
-        return {"round": self.round, "points": {k: v.cpu() for k, v in self.loss.points.items()} if adaptive else None}
+        return {"round": self.round, "fraction": self.fraction, "marching_phase": self._marching_phase,
+                "points": {k: v.cpu() for k, v in self.loss.points.items()} if adaptive else None}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.round, saved = state["round"], state["points"]
+        self.fraction, self._marching_phase = state.get("fraction", 1.0), state.get("marching_phase")
         self.loss.points = ({k: self.collocation.as_tensor(v) for k, v in saved.items()} if saved is not None
-                            else self.collocation.sample(self.round))
+                            else self.collocation.sample(self.round, time_fraction=self.fraction))
 
 
 __all__ = ["Collocation", "Resample", "rad_choice"]

@@ -65,8 +65,10 @@ class Loop:
 
     @property
     def last_step(self) -> int:
-        """The number of the last step taken (0 before any)."""
-        return max(self.global_step - 1, 0)
+        """The number of the last step taken (0 before any; a phase that ended early leaves a gap
+        in the numbering, so this is the history's last step, not global_step - 1)."""
+        last = self.history.last("step")
+        return 0 if last is None else int(last)
 
     @property
     def total_steps(self) -> int:
