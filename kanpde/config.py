@@ -107,6 +107,7 @@ class GradNormConfig:
 class RBAConfig:
     gamma: float = 0.999  # decay of the pointwise multipliers
     eta: float = 0.01  # rate: lambda <- gamma lambda + eta |r| / max |r|
+    every: int = 1  # steps between updates (each costs a quasi-Newton phase one more loss evaluation)
 
 
 @dataclass
@@ -224,6 +225,7 @@ def validate(cfg: Any) -> None:
     WEIGHTINGS.get(cfg.optim.weighting.name)
     weighting = cfg.optim.weighting
     _at_least(cfg, "optim.weighting.grad_norm.every", 1)
+    _at_least(cfg, "optim.weighting.rba.every", 1)
     _at_least(cfg, "optim.weighting.causal.chunks", 1)
     _at_least(cfg, "optim.weighting.causal.eps", 0)
     _at_least(cfg, "optim.weighting.rba.eta", 0)

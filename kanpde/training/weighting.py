@@ -7,8 +7,9 @@ by the ``AdaptWeights`` callback between steps, never inside a line search).
     fixed       sum_k w_k L_k,  L_k = mean_i r_k(x_i)^2 and w_k the problem's weights
     grad_norm   sum_k lambda_k w_k L_k, lambda_k <- alpha lambda_k + (1 - alpha) sum_j |grad w_j L_j| / |grad w_k L_k|
                 every ``every`` steps (Wang, Wang, Perdikaris 2023, "An expert's guide to training PINNs")
-    rba         sum_k w_k mean_i (lambda_ki r_ki)^2, lambda_i <- gamma lambda_i + eta |r_i| / max_i |r_i| each
-                step, lambda = 1 at the start and after resampling (Anagnostopoulos et al., CMAME 2024)
+    rba         sum_k w_k mean_i (lambda_ki r_ki)^2, lambda_i <- gamma lambda_i + eta |r_i| / max_i |r_i| every
+                ``every`` steps, lambda = 1 at the start and after resampling (Anagnostopoulos et al., CMAME
+                2024); in a quasi-Newton phase each update costs one more loss evaluation
     causal      the PDE term as (1/M) sum_m c_m L_m over M time chunks, c_m = exp(-eps sum_{l<m} L_l)
                 (not differentiated), the other terms fixed (Wang, Sankaran, Perdikaris, CMAME 2024)
 """
@@ -118,14 +119,14 @@ class GradNormWeights(Weighting):
 @WEIGHTINGS.register("rba")
 class ResidualAttention(Weighting):
     """total = sum_k w_k mean_i (lambda_ki r_ki)^2 with pointwise multipliers lambda following
-    lambda <- gamma lambda + eta |r| / max |r| after every step (decay ``gamma``, rate ``eta``)."""
+    lambda <- gamma lambda + eta |r| / max |r| after every ``every`` steps (decay ``gamma``, rate ``eta``)."""
 
     adaptive = True
 
     def __init__(self, weights: Mapping[str, float], problem: Problem | None = None, gamma: float = 0.999,
-                 eta: float = 0.01):
+                 eta: float = 0.01, every: int = 1):
         super().__init__(weights, problem)
-        self.gamma, self.eta = gamma, eta
+        self.gamma, self.eta, self.every = gamma, eta, every
         self.lam: dict[str, Tensor] = {}
         self._seen: dict[str, Tensor] = {}
 
