@@ -124,9 +124,11 @@ class Adam(Phase):
 
 @dataclass
 class _Memo:
-    """The last loss evaluation: the flat parameters it was made at, its gradients and terms."""
+    """The last loss evaluation: the flat parameters and loss revision it was made at, its
+    gradients and terms."""
 
     params: Tensor
+    revision: int
     grads: list[Tensor | None]
     loss: Tensor
     terms: dict[str, float]
@@ -156,14 +158,14 @@ class LBFGS(Phase):
         params = loop.parameters()
         flat = loop.flat_parameters()
         memo = self._memo
-        if memo is not None and torch.equal(flat, memo.params):
+        if memo is not None and memo.revision == loop.loss.revision and torch.equal(flat, memo.params):
             for p, g in zip(params, memo.grads):
                 p.grad = g
             return memo.loss
         loop.optimizer.zero_grad()
         total, terms = loop.loss()
         total.backward()
-        self._memo = _Memo(flat, [p.grad for p in params], total.detach(), terms)
+        self._memo = _Memo(flat, loop.loss.revision, [p.grad for p in params], total.detach(), terms)
         return self._memo.loss
 
     def step(self, loop: Loop) -> Step:

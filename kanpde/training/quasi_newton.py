@@ -52,12 +52,12 @@ def inverse_hessian_update(H: Tensor, s: Tensor, y: Tensor, alpha: float, g: Ten
     h = yHy * rho
     # b = s.B s / y.s with B = H^-1: -alpha s.g since B s = -alpha g; for the initial H = I, s.s
     b = rho * float(s @ s) if first else -alpha * rho * float(s @ g)
+    a = max(h * b - 1.0, 0.0)  # >= 0 by Cauchy-Schwarz for a positive definite H; clipped for round-off
     if update == "bfgs":
         theta, tau = 0.0, 1.0
     elif update == "ssbfgs":
         theta, tau = 0.0, min(1.0, 1.0 / b)
     elif update == "ssbroyden":
-        a = max(h * b - 1.0, 0.0)  # >= 0 by Cauchy-Schwarz for a positive definite H; clipped for round-off
         c = math.sqrt(a / (1.0 + a))
         rho_minus = min(1.0, h * (1.0 - c))
         theta_minus = (rho_minus - 1.0) / a if a > 1e-12 else 0.0
@@ -69,10 +69,9 @@ def inverse_hessian_update(H: Tensor, s: Tensor, y: Tensor, alpha: float, g: Ten
         tau = min(scale * sigma_n, sigma) if theta <= 0 else scale * min(sigma_n, 1.0 / theta)
     else:
         raise ValueError(f"unknown update {update!r}; choices: {', '.join(UPDATES)}")
-    a_theta = (h * b - 1.0) * theta
-    phi = (1.0 - theta) / (1.0 + a_theta)
+    phi = (1.0 - theta) / (1.0 + a * theta)
     if first:  # H_0 = I: the first pair sets its scale (tau = h / (1 + a theta) with H = I)
-        tau = h / (1.0 + a_theta)
+        tau = h / (1.0 + a * theta)
     v = rho * s - Hy / yHy
     H = H - torch.outer(Hy, Hy) / yHy + (phi * yHy) * torch.outer(v, v)
     return H / tau + rho * torch.outer(s, s)
