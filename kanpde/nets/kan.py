@@ -99,7 +99,10 @@ class KANLayer(nn.Module):
         if not isinstance(self.basis, BSpline):
             raise ConfigError("optim.grid", f"grid update needs the bspline basis, not {type(self.basis).__name__}")
         nodes = self.basis.adaptive_nodes(x, eps) if grid_size is None else self.basis.refined_nodes(grid_size)
-        coef, *moved = self.basis.refit(x, self.coef, nodes, *carried) if carried else [self.basis.refit(x, self.coef, nodes)]
+        if carried:
+            coef, *moved = self.basis.refit(x, self.coef, nodes, *carried)
+        else:
+            coef, moved = self.basis.refit(x, self.coef, nodes), []
         if coef.shape == self.coef.shape:
             self.coef.copy_(coef)  # same Parameter object: the optimiser's state stays attached
         else:

@@ -10,6 +10,6 @@ from .loss import Loss, Sparsity
 from .phases import PHASES, SCHEDULES, Converged, Phase, Step
 from .weighting import WEIGHTINGS, AdaptWeights, FixedWeights, Weighting, build_weighting
 
-__all__ = ["AdaptWeights", "Callback", "Checkpoint", "Collocation", "Converged", "DivergedError", "Evaluation", "FixedWeights",
-           "GridSchedule", "History", "Loop", "Loss", "NanGuard", "PHASES", "Phase", "Progress", "Resample",
-           "SCHEDULES", "Sparsity", "Step", "TimeLimit", "WEIGHTINGS", "Weighting", "build_weighting"]
+__all__ = ["AdaptWeights", "Callback", "Checkpoint", "Collocation", "Converged", "DivergedError", "Evaluation",
+           "FixedWeights", "GridSchedule", "History", "Loop", "Loss", "NanGuard", "PHASES", "Phase", "Progress",
+           "Resample", "SCHEDULES", "Sparsity", "Step", "TimeLimit", "WEIGHTINGS", "Weighting", "build_weighting"]

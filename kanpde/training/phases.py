@@ -240,4 +240,5 @@ class SSBroyden(DenseQuasiNewton):
     name, code = "ssbroyden", 4
 
 
-__all__ = ["Adam", "BFGS", "Converged", "DenseQuasiNewton", "LBFGS", "SSBFGS", "SSBroyden", "PHASES", "Phase", "SCHEDULES", "Step"]
+__all__ = ["Adam", "BFGS", "Converged", "DenseQuasiNewton", "LBFGS", "PHASES", "Phase", "SCHEDULES", "SSBFGS",
+           "SSBroyden", "Step"]

@@ -158,7 +158,8 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
             return None
         self._set(x + s)
         if float(y @ s) > 1e-300 * max(float(y @ y), 1e-300):
-            state["H"] = inverse_hessian_update(state["H"], s, y, alpha, g, group["update"], first=state["updates"] == 0)
+            state["H"] = inverse_hessian_update(state["H"], s, y, alpha, g, group["update"],
+                                                first=state["updates"] == 0)
             state["updates"] += 1
         state["f"], state["g"], state["aux"] = f_new, g_new, aux
         return f_new, aux

@@ -170,7 +170,8 @@ class CausalWeights(Weighting):
         super().__init__(weights, problem)
         domain = getattr(problem, "domain", None)
         if problem is None or not hasattr(domain, "t0"):
-            raise ConfigError("optim.weighting.name", "causal weighting needs a time-dependent problem (a SpaceTime domain)")
+            raise ConfigError("optim.weighting.name",
+                              "causal weighting needs a time-dependent problem (a SpaceTime domain)")
         self.eps, self.chunks = eps, chunks
         self.t_index = problem.inputs.index(domain.time_name)
         self.t0, self.t1 = domain.t0, domain.t1
