@@ -1,10 +1,11 @@
 """Every benchmark problem with the default KAN and MLP: results/benchmarks.{md,csv}.
 
     python benchmarks/problem_table.py [--problems burgers1d heat1d ...] [--models kan mlp]
-                                       [--seed 0] [--out results] [extra kanpde overrides...]
+                                       [--seed 0] [--out results] [--runs DIR] [extra kanpde overrides...]
 
-Each run is ``kanpde problem=<p> model=<m> seed=<s>`` exactly as a user types it, in a temporary
-directory, one after the other (KAN and MLP alternating). The table puts the measured errors,
+Each run is ``kanpde problem=<p> model=<m> seed=<s>`` exactly as a user types it, one after the
+other (KAN and MLP alternating), in a temporary directory, or with ``--runs DIR`` in
+``DIR/<problem>-<model>-<seed>``, kept for ``kanpde-compare DIR``. The table puts the measured errors,
 training seconds and the method the defaults chose (phases and their steps, loss weighting,
 constraints) beside the best published number we know for the same variant of the problem.
 With ``--problems`` only those rows are rerun; the other rows are kept from the existing CSV.
@@ -92,14 +93,21 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["kan", "mlp"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--runs", type=Path, default=None, help="keep the run directories here")
     args, extra = parser.parse_known_args()
     problems = args.problems or all_problems()
+    if args.runs is not None:
+        used = [args.runs / f"{p}-{m}-{args.seed}" for p in problems for m in args.models
+                if (args.runs / f"{p}-{m}-{args.seed}").exists()]
+        if used:
+            sys.exit(f"--runs: {used[0]} exists already; move it away or choose another folder")
     rows: dict[tuple[str, str], dict] = {}
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp) if args.runs is None else args.runs
         for problem in problems:
             for model in args.models:
-                m = run(problem, model, args.seed, Path(tmp), extra)
+                m = run(problem, model, args.seed, workdir, extra)
                 rows[(problem, model)] = {"problem": problem, "model": model, "seed": args.seed,
                                           **{k: m.get(k, "") for k in KEYS}}
                 print(f"{problem} / {model}: rel_l2={fmt(m.get('rel_l2'), '.3e')} "

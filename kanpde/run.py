@@ -139,8 +139,8 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     progress, evaluation, then the user's ``callbacks``, then checkpoints into ``out``."""
     sampler, optim, dtype, device = cfg.sampler, cfg.optim, net.shift.dtype, net.shift.device
     collocation = Collocation(problem, sampler, cfg.seed, dtype, device, cfg.diff)
-    if sampler.time_windows > 1:
-        problem.time_window(0.5)  # a problem without a time axis fails here, before training
+    if sampler.time_windows > 1 and not problem.has_time:
+        raise ConfigError("sampler.time_windows", f"{type(problem).__name__} has no time axis (a SpaceTime domain)")
     sparsity = optim.sparsity
     regularizers = {"sparsity": Sparsity(sparsity.l1, sparsity.entropy)} if sparsity.weight and net.is_kan else {}
     weighting = build_weighting(optim.weighting, {**problem.loss_weights(), "sparsity": sparsity.weight}, problem)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -169,11 +169,16 @@ class Problem(ABC):
             points.update({f"{c.name}/{key}": value for key, value in c.point_data(self.domain, x).items()})
         return points
 
-    def time_window(self, fraction: float) -> Any:
+    @property
+    def has_time(self) -> bool:
+        """Whether the domain has a time axis (a SpaceTime domain)."""
+        return hasattr(self.domain, "t0")
+
+    def time_window(self, fraction: float) -> Callable[[np.ndarray], np.ndarray]:
         """x (N, n_in) -> x with t mapped from [t0, t1] to [t0, t0 + fraction (t1 - t0)]."""
         if fraction == 1.0:
             return lambda x: x
-        if not hasattr(self.domain, "t0"):
+        if not self.has_time:
             raise ConfigError("sampler.time_windows", f"{type(self).__name__} has no time axis (a SpaceTime domain)")
         i, t0 = self.inputs.index(self.domain.time_name), self.domain.t0
 

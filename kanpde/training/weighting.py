@@ -168,11 +168,11 @@ class CausalWeights(Weighting):
     def __init__(self, weights: Mapping[str, float], problem: Problem | None = None, eps: float = 1.0,
                  chunks: int = 32):
         super().__init__(weights, problem)
-        domain = getattr(problem, "domain", None)
-        if problem is None or not hasattr(domain, "t0"):
+        if problem is None or not problem.has_time:
             raise ConfigError("optim.weighting.name",
                               "causal weighting needs a time-dependent problem (a SpaceTime domain)")
         self.eps, self.chunks = eps, chunks
+        domain = problem.domain
         self.t_index = problem.inputs.index(domain.time_name)
         self.t0, self.t1 = domain.t0, domain.t1
         self.last_weights: Tensor | None = None
