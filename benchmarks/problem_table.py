@@ -69,12 +69,18 @@ def run(problem: str, model: str, seed: int, workdir: Path, extra: list[str]) ->
 
 
 def method(config_path: Path, metrics: dict) -> str:
-    """What the run's config chose: "adam 1000 + ssbroyden 8279, rba, hard" (steps as taken)."""
+    """What the run's config chose: "adam 1000 + ssbroyden 6390, fixed, chebyshev basis, soft
+    constraints, RAD" (steps as taken; the basis or activation where not the default)."""
     from omegaconf import OmegaConf
 
     cfg = OmegaConf.load(config_path)
     phases = " + ".join(f"{name} {metrics.get(f'{name}_steps', 0)}" for name in cfg.optim.phases)
     parts = [phases, cfg.optim.weighting.name]
+    model = cfg.model
+    if model.get("basis", "bspline") != "bspline":
+        parts.append(f"{model.basis} basis")
+    if model.get("activation", "tanh") != "tanh":
+        parts.append(f"{model.activation} activation")
     constraints = cfg.problem.get("constraints")
     if constraints:
         parts.append(f"{constraints} constraints")
@@ -141,7 +147,7 @@ def write_markdown(ordered: list[dict], args: argparse.Namespace) -> None:
         f"{platform.machine()}, torch {torch.__version__}, float64, seed "
         f"{args.seed}. Each run is `kanpde problem=<problem> model=<kan|mlp>` with that problem's defaults; "
         "errors on the problem's test set, training seconds exclude evaluation; the method column gives the "
-        "phases with the steps they took, the loss weighting and the constraints.",
+        "phases with the steps they took, the loss weighting, a basis or activation other than the default, the constraints and RAD sampling.",
         "",
         "| problem | model | parameters | rel L2 | max abs error | train s | threads | method | notes | published |",
         "|---|---|---|---|---|---|---|---|---|---|",
