@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import typing
 from typing import Any, Mapping
 
@@ -101,6 +102,45 @@ def select_dtype(name: str) -> torch.dtype:
     return {"float32": torch.float32, "float64": torch.float64}[name]
 
 
+def check_size(cfg: Any, problem: Problem, dtype: torch.dtype, device: torch.device) -> None:
+    """Refuse a run that cannot fit in memory, before anything is allocated. A lower bound: the
+    parameters with their gradients and Adam moments (4 copies), and one copy of every layer's
+    basis rows (KAN: n_in n_basis per point, MLP: n_in) and outputs for every derivative component
+    at every collocation point; the error names the key that makes it large."""
+    model, n_in = cfg.model, len(problem.inputs) + len(problem.periodic_inputs)
+    widths = [n_in, *model.hidden, len(problem.outputs)]
+    kan = model.get("name") == "kan"
+    basis = {"bspline": model.get("grid_size", 0) + model.get("order", 0), "chebyshev": model.get("degree", 0) + 1,
+             "rbf": model.get("grid_size", 0) + 1}.get(model.get("basis"), 1) if kan else 1
+    params = sum(a * b * (basis + 1 if kan else 1) + b for a, b in zip(widths[:-1], widths[1:]))
+    components = 1 + len(problem.inputs) * (len(problem.inputs) + 3) // 2  # value, first and second partials
+    points = cfg.sampler.n_interior + cfg.sampler.n_boundary * max(len(problem.conditions), 1)
+    per_point = components * sum(a * basis + b for a, b in zip(widths[:-1], widths[1:]))
+    size = torch.finfo(dtype).bits // 8
+    need_params, need_points = 4 * size * params, size * points * per_point
+    available = _available_memory(device)
+    if need_params + need_points > available:
+        if need_params > need_points:
+            key = "model.grid_size" if kan and basis > max(widths) else "model.hidden"
+        else:
+            key = "sampler.n_interior" if points * components > basis else "model.grid_size"
+        raise ConfigError(key, f"this run needs at least {(need_params + need_points) / 2**30:.1f} GiB "
+                          f"({params:,} parameters, {points:,} collocation points), {device.type} memory "
+                          f"available: {available / 2**30:.1f} GiB")
+
+
+def _available_memory(device: torch.device) -> float:
+    """Bytes free for a run on ``device``: CUDA's free memory, or the system's MemAvailable."""
+    if device.type == "cuda":
+        return float(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        return float(info["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
 def build_net(problem: Problem, model: Any, dtype: torch.dtype, device: torch.device) -> SolutionNet:
     """The network for ``problem`` described by the ``model`` config: widths [n_in (+1 per periodic
     input), *model.hidden, n_out], inputs normalised to the domain's bounding box, the problem's
@@ -119,4 +159,4 @@ def build_net(problem: Problem, model: Any, dtype: torch.dtype, device: torch.de
     return net.to(device)
 
 
-__all__ = ["build_net", "instantiate_problem", "problem_spec", "select_device", "select_dtype"]
+__all__ = ["build_net", "check_size", "instantiate_problem", "problem_spec", "select_device", "select_dtype"]

@@ -1,7 +1,9 @@
 """The ``kanpde`` command: Hydra composes and validates the config, ``solve.run`` does the work.
 
-Errors from bad input are printed as one line, ``kanpde: error: ...``, with exit code 1; pass
-``debug=true`` to see the traceback instead.
+Errors from bad input are printed as one line, ``kanpde: error: ...``, with exit code 1 (a run
+stopped by SIGTERM or SIGINT: 128 + the signal number, after its checkpoint and outputs are
+written); pass ``debug=true`` to see the traceback instead. The run writes its own .hydra/config.yaml
+and overrides.yaml once its checks have passed, so a refused start leaves a run directory as it was.
 """
 from __future__ import annotations
 
@@ -24,11 +26,15 @@ _failed_jobs: list[str] = []  # run directories whose job failed (a multirun car
 @hydra.main(version_base="1.3", config_path="pkg://kanpde.conf", config_name="config")
 def _app(cfg: DictConfig) -> float | None:
     from .run import run  # imported here so that `kanpde --help` stays fast
+    from .training import Interrupted
 
-    runtime = HydraConfig.get().runtime
+    hydra_cfg = HydraConfig.get()
+    runtime = hydra_cfg.runtime
     try:
         metrics = run(cfg, Path(runtime.output_dir), problem_name=runtime.choices.get("problem"),
-                      model_name=runtime.choices.get("model"), config_written=True).metrics
+                      model_name=runtime.choices.get("model"), overrides=list(hydra_cfg.overrides.task)).metrics
+    except Interrupted:
+        raise  # a signal ends a sweep too
     except Exception as exc:  # noqa: BLE001 - one line per failed job; debug=true re-raises
         if cfg.debug:
             raise
@@ -43,10 +49,11 @@ def _app(cfg: DictConfig) -> float | None:
 
 def _input_errors() -> tuple[type[BaseException], ...]:
     """Exception types that mean the command line or a config file was wrong."""
+    import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    return KanpdeError, HydraException, OmegaConfBaseException
+    return KanpdeError, HydraException, OmegaConfBaseException, yaml.YAMLError
 
 
 def main() -> None:
@@ -59,11 +66,16 @@ def main() -> None:
         _app()
     except BrokenPipeError:  # `kanpde --help | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except KeyboardInterrupt:  # outside training (training itself stops cleanly: training/interrupt.py)
+        if debug:
+            raise
+        print("kanpde: interrupted", file=sys.stderr)
+        sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - reported as one line; debug=true re-raises
         if debug:
             raise
         _report(exc)
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_code", 1))
     if _failed_jobs:
         sys.exit(1)
 

@@ -9,6 +9,8 @@ Hydra or OmegaConf error into the one line the user sees.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -200,8 +202,50 @@ def cfg_get(cfg: Any, key: str) -> Any:
 
 def _at_least(cfg: Any, key: str, minimum: float) -> None:
     value = cfg_get(cfg, key)
-    if value < minimum:
+    if not value >= minimum:  # also refuses NaN
         raise ConfigError(key, f"must be >= {minimum}, got {value}")
+
+
+SCHEMAS = {"kan": KANConfig, "mlp": MLPConfig}
+FREE = ("problem", "hydra")  # nodes without a schema here: the problem's keys are checked against its class
+
+
+def check_known_keys(cfg: Any) -> None:
+    """Refuse keys that no schema declares, such as ``+foo=1`` or ``+optim.adam.stepz=10`` (Hydra
+    lets ``+`` add them), and non-finite numbers anywhere in the schema's sections."""
+    schema = OmegaConf.structured(Config)
+    model_schema = SCHEMAS.get(str(cfg.model.get("name", ""))) if isinstance(cfg.model, DictConfig) else None
+    if model_schema is not None:
+        schema.model = OmegaConf.structured(model_schema)
+    for key in cfg:
+        if key in FREE or (key == "model" and model_schema is None):
+            continue
+        _compare(cfg[key], schema[key] if key in schema else None, key)
+
+
+def _compare(node: Any, schema: Any, key: str) -> None:
+    if schema is None:
+        raise KanpdeError(f"unknown config key {key!r}" + _valid_keys_hint(key))
+    if isinstance(node, DictConfig) and isinstance(schema, DictConfig):
+        for child in node:
+            _compare(node[child], schema[child] if child in schema else None, f"{key}.{child}")
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(key, f"must be a finite number, got {node}")
+
+
+def _valid_keys_hint(key: str) -> str:
+    parent, _, _ = key.rpartition(".")
+    node: Any = OmegaConf.structured(Config)
+    try:
+        for part in filter(None, parent.split(".")):
+            node = node[part]
+    except Exception:
+        return ""
+    if not isinstance(node, DictConfig):
+        return ""
+    keys = list(node.keys())
+    close = difflib.get_close_matches(key.rpartition(".")[2], keys, n=1)
+    return f"; did you mean {parent + '.' if parent else ''}{close[0]}?" if close else f"; valid keys there: {', '.join(keys)}"
 
 
 def validate(cfg: Any) -> None:
@@ -212,11 +256,13 @@ def validate(cfg: Any) -> None:
     from .pde import DERIVATIVES
     from .training import PHASES, SCHEDULES, WEIGHTINGS
 
+    check_known_keys(cfg)
     for key in ("optim.adam.steps", "optim.lbfgs.steps", "optim.grid.update_every", "sampler.resample_every",
                 "optim.time_limit", "optim.sparsity.weight", "optim.sparsity.l1", "optim.sparsity.entropy",
-                "sampler.n_boundary", "output.eval_every", "seed", "sampler.time_windows"):
+                "output.eval_every", "seed", "sampler.time_windows", "sampler.adaptive_k", "sampler.adaptive_c"):
         _at_least(cfg, key, 0)
-    for key in ("sampler.n_interior", "output.checkpoint_every", "optim.lbfgs.history_size", "sampler.adaptive_pool"):
+    for key in ("sampler.n_interior", "sampler.n_boundary", "output.checkpoint_every", "optim.lbfgs.history_size",
+                "sampler.adaptive_pool"):
         _at_least(cfg, key, 1)
     for key in ("optim.adam.lr", "optim.adam.lr_final", "optim.lbfgs.lr"):
         if not cfg_get(cfg, key) > 0:
@@ -256,6 +302,10 @@ def validate(cfg: Any) -> None:
         raise ConfigError("optim.grid.extend_to", "needs one grid size per step in optim.grid.extend_at")
     if any(b <= a for a, b in zip(grid.extend_at, grid.extend_at[1:])):
         raise ConfigError("optim.grid.extend_at", f"steps must increase, got {list(grid.extend_at)}")
+    sizes = [cfg.model.get("grid_size", 1), *grid.extend_to]
+    if any(b <= a for a, b in zip(sizes, sizes[1:])):
+        raise ConfigError("optim.grid.extend_to", f"grid sizes must grow from model.grid_size={sizes[0]}, "
+                          f"got {list(grid.extend_to)}")
     if (grid.update_every or grid.extend_at) and cfg.model.get("basis", "bspline") != "bspline":
         raise ConfigError("optim.grid", f"grid updates and extension need model.basis=bspline, not {cfg.model.basis}")
     if not 0 <= grid.eps <= 1:
@@ -300,10 +350,11 @@ def compose(problem: str | None, model: str, overrides: Sequence[str] = (), opti
 
 
 def _is_input_error(exc: BaseException) -> bool:
+    import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    return isinstance(exc, (HydraException, OmegaConfBaseException))
+    return isinstance(exc, (HydraException, OmegaConfBaseException, yaml.YAMLError))
 
 
 def describe(exc: BaseException) -> str:
@@ -320,6 +371,11 @@ def describe(exc: BaseException) -> str:
             return f"unknown {match.group(1)} {match.group(2)!r}; choices: {options}"
         return _first_line(str(exc))
     cause = exc.__cause__ or exc.__context__
+    for err in (exc, cause):
+        mark = getattr(err, "problem_mark", None)  # a YAML syntax error (yaml.MarkedYAMLError)
+        if mark is not None:
+            problem = " ".join(filter(None, (getattr(err, "context", None), getattr(err, "problem", None))))
+            return f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}: malformed YAML ({problem})"
     for err in (exc, cause):
         if isinstance(err, OmegaConfBaseException):
             key = getattr(err, "full_key", None)

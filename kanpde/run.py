@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import signal
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -19,10 +20,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from . import __version__
-from .build import build_net, instantiate_problem, problem_spec, select_device, select_dtype
+from .build import build_net, check_size, instantiate_problem, problem_spec, select_device, select_dtype
 from .config import choice, compose, validate
 from .errors import ConfigError, KanpdeError
-from .io.run_dir import RunDirectory
+from .io.run_dir import CHECKPOINT, RunDirectory, checkpoint_mismatch
 from .nets import SolutionNet
 from .pde import Problem, TestSet
 from .solution import Solution, predict
@@ -33,17 +34,19 @@ from .training import (
     Checkpoint,
     Collocation,
     DivergedError,
+    DivergenceGuard,
     Evaluation,
     GridSchedule,
+    Interrupted,
     Loop,
     Loss,
-    NanGuard,
     Progress,
     Resample,
     Sparsity,
     TimeLimit,
     build_weighting,
 )
+from .training.interrupt import stop_on_signals
 
 log = logging.getLogger("kanpde")
 
@@ -81,14 +84,16 @@ def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides
 
 def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str | None = None,
         model_name: str | None = None, problem: Problem | None = None, callbacks: Sequence[Callback] = (),
-        config_written: bool = False) -> Solution:
+        overrides: Sequence[str] = ()) -> Solution:
     """Train on the composed config ``cfg`` (problem built from ``cfg.problem`` unless given).
     With ``run_dir``: refuses to clobber a run there, resumes it with ``resume=true``, and writes
-    the output contract (``config_written``: Hydra has written .hydra/ already)."""
+    the output contract, .hydra/config.yaml and (the command line's ``overrides``) overrides.yaml
+    included, once every check has passed."""
     validate(cfg)
     problem = problem if problem is not None else instantiate_problem(cfg.problem)
     dtype, device = select_dtype(choice(cfg.dtype)), select_device(choice(cfg.device))
     problem.check()  # bad weights, boundaries or fields fail before anything is written
+    check_size(cfg, problem, dtype, device)
     config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     out = RunDirectory(run_dir, config) if run_dir is not None else None
     if out is None and cfg.resume:
@@ -98,38 +103,54 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
     torch.manual_seed(cfg.seed)
     net = build_net(problem, cfg.model, dtype, device)
     test = problem.test_set()
+    problem.check_test_set(test)
     problem.to(device, dtype)
     x_test = torch.as_tensor(test.points, dtype=dtype, device=device)
     loop, evaluation = build_loop(cfg, problem, net, lambda n: test.rel_l2(predict(n, x_test)), out, callbacks)
+    loop.loss.check()  # residuals of the wrong shape fail here, before anything is written
     if resume_state is not None:
-        loop.load_state_dict(resume_state["loop"])
+        try:
+            loop.load_state_dict(resume_state["loop"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise checkpoint_mismatch(out.path / CHECKPOINT, exc) from None
         log.info("resuming %s at step %d", out.path, loop.global_step)
     base = {"problem": problem_name or type(problem).__name__, "model": model_name or cfg.model.name,
             "network": "kan" if net.is_kan else "mlp", "inputs": list(problem.inputs),
             "outputs": list(problem.outputs), "seed": int(cfg.seed), "n_params": sum(p.numel() for p in net.parameters()),
             "device": str(device), "dtype": str(dtype).replace("torch.", ""), "kanpde_version": __version__,
-            "torch_version": torch.__version__}
+            "torch_version": torch.__version__, "threads": torch.get_num_threads()}
     if out is not None:
-        out.start(base, write_config=not config_written)
+        out.start(base, overrides)
 
-    diverged = None
-    try:
-        loop.run()
-    except KeyboardInterrupt:
-        if out is not None:
+    diverged, at_once = None, False
+    with stop_on_signals(loop) as signals:
+        try:
+            loop.run()
+        except KeyboardInterrupt:  # a second signal, in the middle of a step
+            signals[:] = signals or [signal.SIGINT]
+            at_once = True
+        except DivergedError as exc:
+            diverged = exc
+        except Exception as exc:
+            if out is not None:
+                out.record_failure(exc)
+            raise
+    if signals:
+        if out is not None and not at_once:
             out.save_checkpoint(loop.state_dict())
-            _finish(cfg, loop, evaluation, x_test, test, base, "interrupted", out)
-        raise
-    except DivergedError as exc:
-        diverged = exc
-    solution = _finish(cfg, loop, evaluation, x_test, test, base, "ok" if diverged is None else f"diverged: {diverged}",
-                       out)
-    if diverged is not None:
+        solution = _finish(cfg, loop, evaluation, x_test, test, base, "interrupted", out)
+        name = signal.Signals(signals[0]).name
+        kept = ("the last checkpoint is kept" if at_once else "checkpoint written") + "; continue with resume=true"
+        where = f" in {out.path}: {kept}" if out is not None else ""
+        error: KanpdeError = Interrupted(f"interrupted by {name} at step {loop.global_step}{where}", signals[0])
+    elif diverged is not None:
+        solution = _finish(cfg, loop, evaluation, x_test, test, base, f"diverged: {diverged}", out)
         where = f" (outputs written to {out.path})" if out is not None else ""
         error = DivergedError(f"{solution.metrics['status']}{where}")
-        error.solution = solution
-        raise error from None
-    return solution
+    else:
+        return _finish(cfg, loop, evaluation, x_test, test, base, "ok", out)
+    error.solution = solution  # type: ignore[attr-defined]
+    raise error from None
 
 
 def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Callable[[SolutionNet], float],
@@ -150,7 +171,7 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     evaluation = Evaluation(evaluate, cfg.output.eval_every)
     grid = optim.grid
     steps: list[Callback] = [TimeLimit(optim.time_limit)] if optim.time_limit else []
-    steps += [NanGuard(), Resample(collocation, loss, sampler.resample_every, sampler.time_windows),
+    steps += [DivergenceGuard(), Resample(collocation, loss, sampler.resample_every, sampler.time_windows),
               GridSchedule(grid.update_every, grid.update_until, grid.eps, grid.extend_at, grid.extend_to,
                            grid.carry_state),
               AdaptWeights(loss), Progress(cfg.output.progress), evaluation, *callbacks]

@@ -21,7 +21,7 @@ from .build import build_net, instantiate_problem, select_dtype
 from .config import Config, choice
 from .errors import KanpdeError
 from .io import read_history, read_json
-from .io.run_dir import CHECKPOINT, METRICS, RunDirectory, read_checkpoint
+from .io.run_dir import CHECKPOINT, METRICS, RunDirectory, checkpoint_mismatch, read_checkpoint
 from .nets import SolutionNet
 from .pde import Problem, TestSet, derivatives
 from .training import History
@@ -173,11 +173,14 @@ def load(run_dir: str | Path, problem: Problem | None = None, dtype: str | None 
     with torch.random.fork_rng(devices=[]):  # the initial weights are overwritten: leave the caller's RNG alone
         net = build_net(problem, cfg.model, torch_dtype, torch.device(device))
     state = ckpt["loop"]
-    net.load_trained(state["net"], state["grid_sizes"])
-    problem.to(torch.device(device), torch_dtype)
-    with torch.no_grad():
-        for name, value in state["unknowns"].items():
-            problem.unknowns[name].fill_(value)
+    try:
+        net.load_trained(state["net"], state["grid_sizes"])
+        problem.to(torch.device(device), torch_dtype)
+        with torch.no_grad():
+            for name, value in state["unknowns"].items():
+                problem.unknowns[name].fill_(value)
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        raise checkpoint_mismatch(path / CHECKPOINT, exc) from None
     history = (read_history(path / "history.h5") if (path / "history.h5").exists()
                else History(state["history"]).arrays())
     metrics = read_json(path / METRICS) if (path / METRICS).exists() else {}

@@ -85,3 +85,21 @@ def test_problems_are_never_mixed(tmp_path):
     assert [(r["problem"], r["runs"], r["rel_l2"]) for r in rows] == [("a", 2, (0.2, 0.1, 0.3)), ("b", 1, (0.2, 0.2, 0.2))]
     with pytest.raises(KanpdeError):
         find_runs([tmp_path / "missing"])
+
+
+def test_overlapping_folders_count_each_run_once_and_bad_numbers_are_skipped(sweep, tmp_path):
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep, copy)
+    metrics = json.loads((copy / "1" / "metrics.json").read_text())
+    (copy / "1" / "metrics.json").write_text(json.dumps({**metrics, "rel_l2": "abc"}))
+    result = compare(str(copy), str(copy / "0"), "--out", str(tmp_path / "cmp"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"skipped {copy / '1'}: {copy / '1' / 'metrics.json'}: rel_l2 is not a number ('abc')" in result.stderr
+    assert "3 runs of 1 problem(s)" in result.stdout
+
+
+def test_out_that_is_a_file_is_one_clear_line(sweep, tmp_path):
+    (tmp_path / "table").write_text("mine")
+    result = compare(str(sweep), "--out", str(tmp_path / "table"), cwd=tmp_path)
+    assert result.returncode == 1 and (tmp_path / "table").read_text() == "mine"
+    assert result.stderr.strip() == f"kanpde-compare: error: --out {tmp_path / 'table'}: a file, not a folder"

@@ -245,3 +245,13 @@ def test_mesh_domain_errors_name_the_file(tmp_path):
     meshio.write(lines, meshio.Mesh(np.array([[0.0, 0, 0], [1, 0, 0], [1, 1, 0]]), [("line", np.array([[0, 1], [1, 2]]))]))
     with pytest.raises(KanpdeError, match=r"lines\.vtu has no 2-D cells \(triangles or quads\)$"):
         MeshDomain(lines)
+
+
+def test_mesh_domain_refuses_a_directory_and_a_missing_vertex(tmp_path):
+    with pytest.raises(KanpdeError, match=rf"^mesh file {tmp_path} is a directory, not a mesh file$"):
+        MeshDomain(tmp_path)
+    broken = tmp_path / "broken.vtu"
+    points = np.array([[0.0, 0, 0], [1, 0, 0], [1, 1, 0]])
+    meshio.write(broken, meshio.Mesh(points, [("triangle", np.array([[0, 1, 2], [0, 2, 7]]))]))
+    with pytest.raises(KanpdeError, match=r"broken\.vtu: triangle 1 uses vertex 7, but the file has 3 vertices"):
+        MeshDomain(broken)

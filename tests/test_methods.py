@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from kanpde.errors import ConfigError
 from kanpde.problems import Poisson2D
 from kanpde.run import build_loop
-from kanpde.training import PHASES, Loop, NanGuard
+from kanpde.training import PHASES, Loop, DivergenceGuard
 from kanpde.training.quasi_newton import UPDATES, SelfScaledQuasiNewton, inverse_hessian_update
 from kanpde.training.weighting import CausalWeights, GradNormWeights, ResidualAttention
 
@@ -108,7 +108,7 @@ def test_a_quasi_newton_run_resumes_bitwise():
     whole = loop_for()
     whole.run()
 
-    class Halt(NanGuard):
+    class Halt(DivergenceGuard):
         def on_step_begin(self, loop):
             if loop.global_step == 17:
                 loop.stop("halt")
@@ -228,7 +228,7 @@ def test_grid_extension_carries_adams_moments_onto_the_new_grid():
 def test_time_windows_march_through_the_interval_during_adam_only():
     seen = []
 
-    class Record(NanGuard):
+    class Record(DivergenceGuard):
         key = "Record"
 
         def on_step_end(self, loop, step):

@@ -80,7 +80,12 @@ def test_time_limit_stops_training(tmp_path):
     cfg = make_config(*SMALL, "optim.adam.steps=100000", "optim.lbfgs.steps=100000", "optim.time_limit=2")
     metrics = train(cfg, tmp_path)
     assert metrics["status"] == "ok" and 2 <= metrics["train_seconds"] < 3
-    assert metrics["lbfgs_steps"] == 0 and metrics["events"][-1]["event"] == "time limit of 2 s reached"
+    assert metrics["lbfgs_steps"] == 0 and metrics["events"][-1]["event"] == (
+        "time limit of 2 s reached in adam; not run: lbfgs (a larger optim.time_limit and resume=true run them)")
+    longer = train(make_config(*SMALL, "optim.adam.steps=100000", "optim.lbfgs.steps=100000", "optim.time_limit=3",
+                               "resume=true"), tmp_path)
+    assert longer["status"] == "ok" and 3 <= longer["train_seconds"] < 4
+    assert longer["adam_steps"] > metrics["adam_steps"] and longer["events"][-1]["event"].startswith("time limit of 3 s")
 
 
 @pytest.mark.parametrize("a,b", [("kan", "mlp"), ("kan_small", "mlp_small")])

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import KanpdeError
+from ..io import make_folder
 from .runs import find_runs
 from .tables import LEVELS, summarize, write_tables
 
@@ -24,10 +25,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--levels", type=float, nargs="+", default=list(LEVELS), help="error levels to time")
     args = parser.parse_args(argv)
     try:
+        make_folder(args.out, "--out")
         runs, warnings = find_runs(args.dirs)
         for w in warnings:
             print(f"kanpde-compare: warning: {w}", file=sys.stderr)
-        args.out.mkdir(parents=True, exist_ok=True)
         written = write_tables(summarize(runs, args.levels), args.out, args.levels)
         from .figures import write_figures  # matplotlib only when needed
 

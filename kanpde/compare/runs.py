@@ -16,6 +16,7 @@ from ..errors import KanpdeError
 from ..io import read_history, read_json
 
 REQUIRED = ("problem", "model", "status")
+NUMBERS = ("rel_l2", "max_abs_error", "train_seconds", "n_params")  # what the tables compute with
 
 
 @dataclass
@@ -57,6 +58,9 @@ def find_runs(dirs: Sequence[str | Path]) -> tuple[list[Run], list[str]]:
                 missing = [k for k in REQUIRED if k not in metrics]
                 if missing:
                     raise KanpdeError(f"{metrics_path} lacks {', '.join(missing)}")
+                bad = [k for k in NUMBERS if k in metrics and not _number(metrics[k])]
+                if bad:
+                    raise KanpdeError(f"{metrics_path}: {bad[0]} is not a number ({metrics[bad[0]]!r})")
             except KanpdeError as exc:
                 warnings.append(f"skipped {metrics_path.parent}: {exc}")
                 continue
@@ -70,6 +74,10 @@ def find_runs(dirs: Sequence[str | Path]) -> tuple[list[Run], list[str]]:
     if not runs:
         raise KanpdeError(f"no runs (no readable metrics.json) under {', '.join(map(str, dirs))}")
     return runs, warnings
+
+
+def _number(value: object) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
 def group(runs: Sequence[Run]) -> dict[tuple[str, str], list[Run]]:

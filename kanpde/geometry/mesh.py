@@ -19,6 +19,8 @@ def read_triangles(path: Path) -> tuple[np.ndarray, np.ndarray]:
     0-2 diagonal, other cells ignored. A missing or unreadable file is a one-line KanpdeError."""
     import meshio
 
+    if path.is_dir():
+        raise KanpdeError(f"mesh file {path} is a directory, not a mesh file")
     if not path.is_file():
         raise KanpdeError(f"mesh file {path} does not exist")
     said = io.StringIO()  # meshio prints why it failed, and exits for some files
@@ -35,7 +37,13 @@ def read_triangles(path: Path) -> tuple[np.ndarray, np.ndarray]:
             corners = np.concatenate([corners[:, [0, 1, 2]], corners[:, [0, 2, 3]]])
         if corners.shape[1] == 3:
             triangles.append(corners)
-    return np.asarray(mesh.points, dtype=float)[:, :2], np.concatenate(triangles).astype(np.int64)
+    points, cells = np.asarray(mesh.points, dtype=float)[:, :2], np.concatenate(triangles).astype(np.int64)
+    bad = (cells < 0) | (cells >= len(points))
+    if bad.any():
+        cell = int(np.nonzero(bad.any(axis=1))[0][0])
+        raise KanpdeError(f"mesh file {path}: triangle {cell} uses vertex {int(cells[bad][0])}, but the file has "
+                          f"{len(points)} vertices (0 to {len(points) - 1})")
+    return points, cells
 
 
 class MeshDomain(Domain):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Sequence
 
 from ..errors import KanpdeError
-from ..io import atomic_path, write_json
+from ..io import atomic_path, make_folder, write_json
 
 if TYPE_CHECKING:  # the heavy modules load only once the arguments are good
     from ..solution import Solution
@@ -137,9 +137,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         from .workflow import interpret
 
         run = load_kan_run(args.run_dir)
+        out = make_folder(args.out or args.run_dir, "--out")  # before the work, not after
         result = interpret(run, opts)
-        out = args.out or args.run_dir
-        out.mkdir(parents=True, exist_ok=True)
         written = write_outputs(run, result, opts, out)
     except KanpdeError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from ..nets import SolutionNet
 from ..solution import Solution, predict
-from ..training import PHASES, Collocation, DivergedError, FixedWeights, Loop, Loss, NanGuard
+from ..training import PHASES, Collocation, DivergedError, FixedWeights, Loop, Loss, DivergenceGuard
 
 
 @dataclass
@@ -37,7 +37,7 @@ def retrain(run: Solution, net: SolutionNet, lbfgs_steps: int, adam_steps: int =
     loss = Loss(problem, net, points, FixedWeights(problem.loss_weights()))
     phases = [PHASES.get("adam")(OmegaConf.merge(cfg.optim.adam, {"steps": adam_steps})),
               PHASES.get("lbfgs")(OmegaConf.merge(cfg.optim.lbfgs, {"steps": lbfgs_steps}))]
-    loop = Loop(loss, phases, [NanGuard()])
+    loop = Loop(loss, phases, [DivergenceGuard()])
     status = "ok"
     try:
         loop.run()

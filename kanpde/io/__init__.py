@@ -3,6 +3,7 @@
 from .files import (
                     atomic_path,
                     load_checkpoint,
+                    make_folder,
                     read_history,
                     read_json,
                     save_checkpoint,
@@ -11,5 +12,5 @@ from .files import (
                     write_json,
 )
 
-__all__ = ["atomic_path", "load_checkpoint", "read_history", "read_json", "save_checkpoint", "save_figure",
+__all__ = ["atomic_path", "load_checkpoint", "make_folder", "read_history", "read_json", "save_checkpoint", "save_figure",
            "write_history", "write_json"]

@@ -8,6 +8,7 @@ Readers raise :class:`~kanpde.errors.KanpdeError` with a one-line message naming
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -30,16 +31,36 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
     The temporary file is ``.<name>.tmp-<pid>`` in the same directory (so ``os.replace`` is
     an atomic rename on one filesystem). If the block raises, the temporary file is deleted,
-    ``path`` is left as it was, and the exception propagates.
+    ``path`` is left as it was, and the exception propagates; a failed write (a full disk, a
+    read-only folder) becomes a one-line KanpdeError naming the file.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        problem = _write_failure(exc)
+        if problem is None:
+            raise
+        raise KanpdeError(f"{problem} while writing {path}") from None
+
+
+def _write_failure(exc: BaseException) -> str | None:
+    """What went wrong when ``exc`` is a failed write (OSError, or torch's and h5py's wrappers of
+    one), else None."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "No space left" in text:
+        return "no space left on the device"
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{exc.strerror.lower()} (the folder is not writable)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    if isinstance(exc, (OSError, RuntimeError)) and "write" in text.lower() and "fail" in text.lower():
+        return "the write failed (a full disk?)"
+    return None
 
 
 def _to_json(obj: Any) -> Any:
@@ -70,6 +91,19 @@ def write_json(path: str | Path, obj: dict) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2, sort_keys=False, allow_nan=False)
         f.write("\n")
+
+
+def make_folder(path: str | Path, what: str) -> Path:
+    """Create the output folder ``path`` (and its parents) before any work is done; KanpdeError
+    naming ``what`` (e.g. "--out") and the path when it is a file or cannot be created."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise KanpdeError(f"{what} {path}: a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KanpdeError(f"{what} {path}: cannot create the folder ({exc.strerror})") from None
+    return path
 
 
 def read_json(path: str | Path) -> dict:

@@ -6,6 +6,8 @@ writes the files; metrics.json is written first as ``running`` and last with the
 """
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -14,13 +16,14 @@ from omegaconf import OmegaConf
 
 from ..errors import ConfigError, KanpdeError
 from .figures import plot_fields, plot_history
-from .files import atomic_path, load_checkpoint, save_checkpoint, write_history, write_json
+from .files import atomic_path, load_checkpoint, make_folder, read_json, save_checkpoint, write_history, write_json
 from .vtu import write_solution
 
 if TYPE_CHECKING:
     from ..pde import TestSet
 
-CHECKPOINT, METRICS, CONFIG = "checkpoint.pt", "metrics.json", ".hydra/config.yaml"
+CHECKPOINT, METRICS, CONFIG, OVERRIDES = "checkpoint.pt", "metrics.json", ".hydra/config.yaml", ".hydra/overrides.yaml"
+log = logging.getLogger("kanpde")
 RESUME_KEYS = ("problem", "model", "sampler", "seed", "dtype", "diff")  # what a resumed run may not change
 
 
@@ -36,11 +39,13 @@ class RunDirectory:
     def resume_state(self, resume: bool, overwrite: bool) -> dict | None:
         """The checkpoint to continue (``resume``) or None for a fresh run; refuses a fresh run in a
         directory that holds one (unless ``overwrite``) and a resume whose config changed a
-        ``RESUME_KEYS`` key."""
+        ``RESUME_KEYS`` key. A resume without a checkpoint (a run stopped before its first one, or
+        none yet: a scheduler that always passes resume=true) starts from step 0."""
         ckpt = self.path / CHECKPOINT
         if resume:
             if not ckpt.exists():
-                raise KanpdeError(f"resume=true but there is no checkpoint {ckpt}")
+                log.warning("resume=true: no checkpoint in %s, starting from step 0", self.path)
+                return None
             state = read_checkpoint(ckpt)
             for key in RESUME_KEYS:
                 if state["config"].get(key) != self.config.get(key):
@@ -51,19 +56,42 @@ class RunDirectory:
                               "to replace it")
         return None
 
-    def start(self, metrics: Mapping[str, Any], write_config: bool = True) -> None:
-        """Create the folder; metrics.json says ``running``; the composed config as .hydra/config.yaml
-        (``write_config`` False where Hydra has written it)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        if write_config:
-            self.write_config()
-        write_json(self.path / METRICS, {**metrics, "status": "running"})
+    def start(self, metrics: Mapping[str, Any], overrides: Sequence[str] = ()) -> None:
+        """Create the folder, remove temporary files a killed run left, write the composed config
+        (.hydra/config.yaml, and the command line's ``overrides`` as .hydra/overrides.yaml) and
+        metrics.json saying ``running``; a finished result there (a resumed run) keeps its numbers
+        until the new ones replace them."""
+        make_folder(self.path, "run directory")
+        for tmp in (*self.path.glob(".*.tmp-*"), *self.path.glob(".hydra/.*.tmp-*")):
+            if not _alive(tmp.name.rpartition("-")[2]):
+                tmp.unlink(missing_ok=True)
+        self.write_config(overrides)
+        try:
+            previous = read_json(self.path / METRICS) if (self.path / METRICS).exists() else {}
+        except KanpdeError:
+            previous = {}
+        kept = {**previous, "previous_status": previous["status"]} if previous.get("status") not in (None, "running") else {}
+        write_json(self.path / METRICS, {**kept, **metrics, "status": "running"})
 
-    def write_config(self) -> None:
-        """.hydra/config.yaml: the composed config, where a Hydra run keeps it."""
+    def record_failure(self, exc: BaseException) -> None:
+        """metrics.json says ``failed: <first line of exc>`` (best effort: on a full disk even this
+        small write may fail, and the file keeps saying ``running``)."""
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(exc).__name__
+        try:
+            metrics = read_json(self.path / METRICS)
+            write_json(self.path / METRICS, {**metrics, "status": f"failed: {reason}"})
+        except KanpdeError:
+            pass
+
+    def write_config(self, overrides: Sequence[str] | None = None) -> None:
+        """.hydra/config.yaml: the composed config, where a Hydra run keeps it (and overrides.yaml)."""
         (self.path / CONFIG).parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.path / CONFIG) as tmp:
             tmp.write_text(OmegaConf.to_yaml(self.config), encoding="utf-8")
+        if overrides:
+            with atomic_path(self.path / OVERRIDES) as tmp:
+                tmp.write_text(OmegaConf.to_yaml(list(overrides)), encoding="utf-8")
 
     def save_checkpoint(self, state: Mapping[str, Any]) -> None:
         """checkpoint.pt: the training loop's state and the config."""
@@ -91,6 +119,31 @@ class RunDirectory:
         write_json(self.path / METRICS, metrics)
 
 
+def _alive(pid: str) -> bool:
+    """Whether the process ``pid`` (the suffix of a temporary file's name) still runs."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def checkpoint_mismatch(path: Path, exc: BaseException) -> KanpdeError:
+    """The one-line error for a checkpoint whose contents do not fit the network or loop built
+    from its config (missing keys, other shapes)."""
+    if isinstance(exc, KeyError):
+        what = f"it lacks {exc.args[0]!r}"
+    else:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = next((line for line in lines if "size mismatch" in line or "Missing key" in line), lines[0] if lines else "")
+        what = detail.rstrip(".")
+    return KanpdeError(f"cannot use checkpoint {path}: {what}")
+
+
 def read_checkpoint(path: Path) -> dict:
     """A kanpde checkpoint ({"loop": state, "config": ...}); KanpdeError naming the file otherwise."""
     state = load_checkpoint(path)
@@ -99,4 +152,4 @@ def read_checkpoint(path: Path) -> dict:
     return state
 
 
-__all__ = ["CHECKPOINT", "METRICS", "RunDirectory", "read_checkpoint"]
+__all__ = ["CHECKPOINT", "METRICS", "RunDirectory", "checkpoint_mismatch", "read_checkpoint"]

@@ -19,6 +19,7 @@ is the mean square of its residual (pde/residuals.py), times its weight from ``w
 """
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
@@ -28,7 +29,7 @@ import torch
 from scipy.spatial import Delaunay
 from torch import Tensor
 
-from ..errors import ConfigError
+from ..errors import ConfigError, KanpdeError
 from ..geometry import Domain
 from .conditions import Condition
 from .derivatives import Derivatives
@@ -135,7 +136,10 @@ class Problem(ABC):
         for key in self.weights:
             if key not in names and key not in self.replaced:
                 raise ConfigError(f"problem.weights.{key}", f"no loss term named {key!r}; terms: {', '.join(names)}")
-        return {name: float(self.weights.get(name, 1.0)) for name in names}
+        weights = {name: _weight(name, self.weights.get(name, 1.0)) for name in names}
+        if weights and not any(weights.values()):
+            raise ConfigError("problem.weights", "every loss term has weight 0: there is nothing to train")
+        return weights
 
     def impose_hard(self) -> None:
         """Drop the conditions when ``hard``: the output transform satisfies them exactly."""
@@ -194,8 +198,21 @@ class Problem(ABC):
         ``test_points_per_axis`` points per axis on boxes)."""
         x, shape = self.domain.test_points(self.test_points_per_axis)
         with torch.no_grad():
-            values = self.exact(torch.as_tensor(x, dtype=torch.float64)).reshape(len(x), -1).numpy()
-        return TestSet(x, values, shape, None if shape else self.domain_triangles(x))
+            values = torch.as_tensor(self.exact(torch.as_tensor(x, dtype=torch.float64)))
+        if values.shape == (len(x),) and len(self.outputs) == 1:
+            values = values[:, None]
+        if values.shape != (len(x), len(self.outputs)):
+            raise KanpdeError(f"{type(self).__name__}.exact returned shape {tuple(values.shape)} at {len(x)} points, "
+                              f"expected ({len(x)}, {len(self.outputs)}) for the outputs ({', '.join(self.outputs)})")
+        return TestSet(x, values.numpy(), shape, None if shape else self.domain_triangles(x))
+
+    def check_test_set(self, test: TestSet) -> None:
+        """One-line error unless the test set's points are (N, n_in) and its values (N, n_out)."""
+        n_in, n_out = len(self.inputs), len(self.outputs)
+        points, values = np.shape(test.points), np.shape(test.values)
+        if len(points) != 2 or points[1] != n_in or values != (points[0], n_out):
+            raise KanpdeError(f"{type(self).__name__}: its test set has points {points} and values {values}, "
+                              f"expected (N, {n_in}) and (N, {n_out})")
 
     def domain_triangles(self, x: np.ndarray) -> np.ndarray | None:
         """Triangles (M, 3) over scattered 2-D test points x (N, 2): the mesh's own cells for a mesh
@@ -207,6 +224,17 @@ class Problem(ABC):
             return cells
         simplices = Delaunay(x).simplices
         return simplices[self.domain.contains(x[simplices].mean(axis=1))]
+
+
+def _weight(name: str, value: Any) -> float:
+    """A loss weight: a finite number >= 0 (0 switches the term off)."""
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"problem.weights.{name}", f"must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not (math.isfinite(weight) and weight >= 0):
+        raise ConfigError(f"problem.weights.{name}", f"must be a finite number >= 0, got {value!r}")
+    return weight
 
 
 def condition_data(points: Mapping[str, Tensor], name: str) -> dict[str, Tensor]:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import KanpdeError
 from .derivatives import derivatives
 from .problem import Problem, condition_data
 
@@ -37,6 +38,26 @@ def pointwise_residuals(problem: Problem, net: torch.nn.Module, points: Mapping[
     return residuals
 
 
+def check_shapes(problem: Problem, residuals: Mapping[str, Tensor], points: Mapping[str, Tensor]) -> None:
+    """One-line errors for residuals whose shape does not follow their points: a PDE residual must be
+    (N,) or (N, k) with k < N at N interior points; a condition's at most 2 n n_outputs values at
+    its n points. Catches the broadcasting slip of a column x[:, :1] against a row x[:, 0] (N, N)
+    and a residual reduced to a scalar."""
+    conditions = {c.name for c in problem.conditions}
+    owner = type(problem).__name__
+    for name, r in residuals.items():
+        n = len(points[name if name in conditions else "pde"])
+        if name in conditions:
+            ok = r.dim() in (1, 2) and 0 < r.numel() <= 2 * n * max(len(problem.outputs), 1)
+            where, expected = f"{owner}: condition {name!r}", f"about ({n},)"
+        else:
+            ok = r.dim() in (1, 2) and r.shape[0] == n and (r.dim() == 1 or r.shape[1] < n)
+            where, expected = f"{owner}.residual" + (f" [{name!r}]" if name != "pde" else ""), f"({n},) or ({n}, k)"
+        if not ok:
+            raise KanpdeError(f"{where} returned shape {tuple(r.shape)} at {n} points, expected {expected} "
+                              "(a column x[:, :1] against a row x[:, 0] broadcasts to (N, N))")
+
+
 def mean_square_terms(problem: Problem, net: torch.nn.Module, points: Mapping[str, Tensor],
                       engine: str = "auto") -> dict[str, Tensor]:
     """Every loss term of ``problem``, the mean square of its residual: {name: scalar}."""
@@ -53,4 +74,4 @@ def residual_norms(problem: Problem, net: torch.nn.Module, x: Tensor, engine: st
     return np.concatenate(out)
 
 
-__all__ = ["mean_square_terms", "pde_residuals", "pointwise_residuals", "residual_norms"]
+__all__ = ["check_shapes", "mean_square_terms", "pde_residuals", "pointwise_residuals", "residual_norms"]

@@ -1,7 +1,7 @@
 """Callbacks: everything around the optimiser steps, as hooks the loop calls in list order.
 
 A callback overrides the hooks it needs (``Callback``); one with state that a resumed run must
-continue returns it from ``state_dict``. The ones here: ``NanGuard`` (roll back non-finite steps),
+continue returns it from ``state_dict``. The ones here: ``DivergenceGuard`` (roll back diverging steps),
 ``TimeLimit``, ``Evaluation`` (test-set errors into the history), ``Checkpoint`` and ``Progress``;
 collocation.py has ``Resample``, grid.py ``GridSchedule``. Pass your own to ``kanpde.solve(...,
 callbacks=[...])``.
@@ -67,37 +67,60 @@ class Callback:
 
 
 class DivergedError(KanpdeError):
-    """Training could not go on: the loss stayed non-finite after repeated rollbacks."""
+    """Training could not go on: the loss kept diverging after repeated rollbacks."""
 
     solution: Any = None  # set by kanpde.solve: the Solution at the last good state
 
 
-class NanGuard(Callback):
-    """When the loss or a parameter turns NaN or infinite: back to the state saved at the last
-    multiple of ``snapshot_every`` steps of the phase, step size scaled by 1/2, an event recorded;
-    after ``max_rollbacks`` rollbacks, DivergedError."""
+class DivergenceGuard(Callback):
+    """Undoes steps that diverge: a non-finite loss or parameter, or a loss above ``blowup`` times
+    the lowest one seen in the phase on the current collocation points. Training goes back to the
+    last state whose loss was seen to be good (saved every ``snapshot_every`` steps of the phase;
+    at first the state the phase started from) with the step size scaled by 1/2 and an event recorded; after ``max_rollbacks`` rollbacks it
+    stays at that state and raises DivergedError."""
 
-    def __init__(self, snapshot_every: int = 50, max_rollbacks: int = 8):
-        self.snapshot_every, self.max_rollbacks = snapshot_every, max_rollbacks
+    def __init__(self, snapshot_every: int = 50, max_rollbacks: int = 8, blowup: float = 1e6):
+        self.snapshot_every, self.max_rollbacks, self.blowup = snapshot_every, max_rollbacks, blowup
         self.rollbacks = 0
-        self._snapshot: dict | None = None
+        self._pending: dict | None = None  # saved before a step, good once that step's loss is
+        self._good: dict | None = None
+        self._best, self._points = math.inf, None
 
     def on_phase_begin(self, loop: Loop) -> None:
-        self._snapshot = None
+        self._pending = self._good = None
+        self._best, self._points = math.inf, None
 
     def on_step_begin(self, loop: Loop) -> None:
-        if self._snapshot is None or loop.phase_step % self.snapshot_every == 0:
-            self._snapshot = loop.snapshot()
+        if self._good is None:  # the state the phase starts (or resumes) from
+            self._good = loop.snapshot()
+        elif loop.phase_step % self.snapshot_every == 0:
+            self._pending = loop.snapshot()
+
+    def _diverged(self, loop: Loop, step: Step) -> str | None:
+        if loop.loss.points is not self._points:  # new points: a new objective, a new reference
+            self._best, self._points = math.inf, loop.loss.points
+        if not (math.isfinite(step.loss) and torch.isfinite(loop.flat_parameters()).all()):
+            return "non-finite loss"
+        if step.loss > self.blowup * self._best:
+            return f"loss {step.loss:.3g} above {self.blowup:g} times the phase's best {self._best:.3g}"
+        self._best = min(self._best, step.loss)
+        return None
 
     def accept_step(self, loop: Loop, step: Step) -> bool:
-        if math.isfinite(step.loss) and torch.isfinite(loop.flat_parameters()).all():
+        reason = self._diverged(loop, step)
+        if reason is None:
+            if self._pending is not None and self._pending["step"] == loop.phase_step:
+                self._good, self._pending = self._pending, None
             return True
         self.rollbacks += 1
-        if self.rollbacks > self.max_rollbacks or self._snapshot is None:
-            raise DivergedError(f"training diverged: non-finite loss after {self.rollbacks - 1} rollbacks")
         failed_at = loop.phase_step
-        loop.rewind(self._snapshot, loop.lr_scale * 0.5)
-        loop.event(f"non-finite loss at {loop.phase.name} step {failed_at}: rolled back to step {loop.phase_step},"
+        if self.rollbacks > self.max_rollbacks:
+            loop.rewind(self._good, loop.lr_scale)
+            raise DivergedError(f"{reason} at {loop.phase.name} step {failed_at} after "
+                                f"{self.rollbacks - 1} rollbacks; the state of step {loop.phase_step} is kept")
+        loop.rewind(self._good, loop.lr_scale * 0.5)
+        self._pending = None
+        loop.event(f"{reason} at {loop.phase.name} step {failed_at}: rolled back to step {loop.phase_step},"
                    f" step size scaled by {loop.lr_scale:g}", warn=True)
         return False
 
@@ -116,7 +139,9 @@ class TimeLimit(Callback):
 
     def on_step_begin(self, loop: Loop) -> None:
         if loop.elapsed >= self.seconds:
-            loop.stop(f"time limit of {self.seconds:g} s reached")
+            later = [p.name for p in loop.phases[loop.phase_index + 1:] if p.steps]
+            skipped = f"; not run: {', '.join(later)} (a larger optim.time_limit and resume=true run them)" if later else ""
+            loop.stop(f"time limit of {self.seconds:g} s reached in {loop.phase.name}{skipped}")
 
 
 class Evaluation(Callback):
@@ -143,10 +168,15 @@ class Evaluation(Callback):
 
 
 class Checkpoint(Callback):
-    """Hands ``loop.state_dict()`` to ``save`` every ``every`` steps of a phase and at the end."""
+    """Hands ``loop.state_dict()`` to ``save`` before the first step (so a run killed early can be
+    resumed), every ``every`` steps of a phase and at the end."""
 
     def __init__(self, save: Callable[[dict], None], every: int):
         self.save, self.every = save, every
+
+    def on_train_begin(self, loop: Loop) -> None:
+        if loop.global_step == 0:
+            self.save(loop.state_dict())
 
     def on_step_end(self, loop: Loop, step: Step) -> None:
         if loop.phase_step % self.every == 0:
@@ -180,4 +210,4 @@ class Progress(Callback):
             self._bar.close()
 
 
-__all__ = ["Callback", "Checkpoint", "DivergedError", "Evaluation", "NanGuard", "Progress", "TimeLimit"]
+__all__ = ["Callback", "Checkpoint", "DivergedError", "DivergenceGuard", "Evaluation", "Progress", "TimeLimit"]

@@ -17,7 +17,7 @@ from torch import Tensor
 from ..nets import SolutionNet
 from ..nets.sparsity import regularizer
 from ..pde import Problem
-from ..pde.residuals import pointwise_residuals
+from ..pde.residuals import check_shapes, pointwise_residuals
 from .weighting import Weighting
 
 Regularizer = Callable[[SolutionNet, Mapping[str, Tensor]], Tensor]  # (net, points) -> scalar
@@ -60,6 +60,10 @@ class Loss:
         terms = {name: (r**2).mean() for name, r in residuals.items()}
         terms.update({name: reg(self.net, self.points) for name, reg in self.regularizers.items()})
         return terms, residuals
+
+    def check(self) -> None:
+        """Evaluate every residual once and refuse wrong shapes (pde/residuals.check_shapes)."""
+        check_shapes(self.problem, pointwise_residuals(self.problem, self.net, self.points, self.engine), self.points)
 
     def terms(self) -> dict[str, Tensor]:
         """Every named term at the current points, unweighted: {name: scalar with graph}."""
