@@ -220,32 +220,23 @@ def check_known_keys(cfg: Any) -> None:
     for key in cfg:
         if key in FREE or (key == "model" and model_schema is None):
             continue
-        _compare(cfg[key], schema[key] if key in schema else None, key)
+        _compare(cfg[key], schema, key, key)
 
 
-def _compare(node: Any, schema: Any, key: str) -> None:
-    if schema is None:
-        raise KanpdeError(f"unknown config key {key!r}" + _valid_keys_hint(key))
+def _compare(node: Any, parent: DictConfig, name: str, key: str) -> None:
+    """``node`` at ``key`` against ``parent[name]`` of the schema, recursively."""
+    if name not in parent:
+        keys = list(parent.keys())
+        close = difflib.get_close_matches(name, keys, n=1)
+        prefix = key[: -len(name)]
+        hint = f"did you mean {prefix}{close[0]}?" if close else f"valid keys there: {', '.join(keys)}"
+        raise KanpdeError(f"unknown config key {key!r}; {hint}")
+    schema = parent[name]
     if isinstance(node, DictConfig) and isinstance(schema, DictConfig):
         for child in node:
-            _compare(node[child], schema[child] if child in schema else None, f"{key}.{child}")
+            _compare(node[child], schema, child, f"{key}.{child}")
     elif isinstance(node, float) and not math.isfinite(node):
         raise ConfigError(key, f"must be a finite number, got {node}")
-
-
-def _valid_keys_hint(key: str) -> str:
-    parent, _, _ = key.rpartition(".")
-    node: Any = OmegaConf.structured(Config)
-    try:
-        for part in filter(None, parent.split(".")):
-            node = node[part]
-    except Exception:
-        return ""
-    if not isinstance(node, DictConfig):
-        return ""
-    keys = list(node.keys())
-    close = difflib.get_close_matches(key.rpartition(".")[2], keys, n=1)
-    return f"; did you mean {parent + '.' if parent else ''}{close[0]}?" if close else f"; valid keys there: {', '.join(keys)}"
 
 
 def validate(cfg: Any) -> None:

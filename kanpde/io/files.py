@@ -12,6 +12,7 @@ import errno
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -45,6 +46,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         problem = _write_failure(exc)
         if problem is None:
             raise
+        if problem.startswith("the write failed") and shutil.disk_usage(path.parent).free < 2**20:
+            problem = "no space left on the device"
         raise KanpdeError(f"{problem} while writing {path}") from None
 
 
@@ -58,8 +61,8 @@ def _write_failure(exc: BaseException) -> str | None:
         return f"{exc.strerror.lower()} (the folder is not writable)"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
-    if isinstance(exc, (OSError, RuntimeError)) and "write" in text.lower() and "fail" in text.lower():
-        return "the write failed (a full disk?)"
+    if isinstance(exc, RuntimeError) and ("inline_container" in text or "PytorchStreamWriter" in text):
+        return "the write failed (a full disk?)"  # torch.save's wrapper of a failed write
     return None
 
 
@@ -102,7 +105,7 @@ def make_folder(path: str | Path, what: str) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise KanpdeError(f"{what} {path}: cannot create the folder ({exc.strerror})") from None
+        raise KanpdeError(f"{what} {path}: cannot create the folder ({(exc.strerror or str(exc)).lower()})") from None
     return path
 
 

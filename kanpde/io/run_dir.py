@@ -86,7 +86,7 @@ class RunDirectory:
 
     def write_config(self, overrides: Sequence[str] | None = None) -> None:
         """.hydra/config.yaml: the composed config, where a Hydra run keeps it (and overrides.yaml)."""
-        (self.path / CONFIG).parent.mkdir(parents=True, exist_ok=True)
+        make_folder((self.path / CONFIG).parent, "run directory")
         with atomic_path(self.path / CONFIG) as tmp:
             tmp.write_text(OmegaConf.to_yaml(self.config), encoding="utf-8")
         if overrides:

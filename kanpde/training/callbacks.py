@@ -73,14 +73,17 @@ class DivergedError(KanpdeError):
 
 
 class DivergenceGuard(Callback):
-    """Undoes steps that diverge: a non-finite loss or parameter, or a loss above ``blowup`` times
-    the lowest one seen in the phase on the current collocation points. Training goes back to the
+    """Undoes steps that diverge: a non-finite loss or parameter, a parameter above
+    ``max_parameter`` in size, or a loss above ``blowup`` times the lowest one seen in the phase on
+    the current collocation points. Training goes back to the
     last state whose loss was seen to be good (saved every ``snapshot_every`` steps of the phase;
     at first the state the phase started from) with the step size scaled by 1/2 and an event recorded; after ``max_rollbacks`` rollbacks it
     stays at that state and raises DivergedError."""
 
-    def __init__(self, snapshot_every: int = 50, max_rollbacks: int = 8, blowup: float = 1e6):
+    def __init__(self, snapshot_every: int = 50, max_rollbacks: int = 8, blowup: float = 1e6,
+                 max_parameter: float = 1e8):
         self.snapshot_every, self.max_rollbacks, self.blowup = snapshot_every, max_rollbacks, blowup
+        self.max_parameter = max_parameter
         self.rollbacks = 0
         self._pending: dict | None = None  # saved before a step, good once that step's loss is
         self._good: dict | None = None
@@ -99,8 +102,11 @@ class DivergenceGuard(Callback):
     def _diverged(self, loop: Loop, step: Step) -> str | None:
         if loop.loss.points is not self._points:  # new points: a new objective, a new reference
             self._best, self._points = math.inf, loop.loss.points
-        if not (math.isfinite(step.loss) and torch.isfinite(loop.flat_parameters()).all()):
+        flat = loop.flat_parameters()
+        if not (math.isfinite(step.loss) and torch.isfinite(flat).all()):
             return "non-finite loss"
+        if flat.abs().max() > self.max_parameter:
+            return f"a parameter grew to {float(flat.abs().max()):.3g}"
         if step.loss > self.blowup * self._best:
             return f"loss {step.loss:.3g} above {self.blowup:g} times the phase's best {self._best:.3g}"
         self._best = min(self._best, step.loss)

@@ -164,7 +164,10 @@ class Loop:
             try:
                 step = phase.step(self)
             except Converged as done:
-                log.info("%s", done)
+                if self.phase_step == 0:  # a phase that could not take one step: say so in the metrics
+                    self.event(f"{done}: the phase did not move the parameters", warn=True)
+                else:
+                    log.info("%s", done)
                 return
             self.elapsed += time.perf_counter() - start
             if not all(cb.accept_step(self, step) for cb in self.callbacks):
