@@ -70,7 +70,8 @@ class RunDirectory:
             previous = read_json(self.path / METRICS) if (self.path / METRICS).exists() else {}
         except KanpdeError:
             previous = {}
-        kept = {**previous, "previous_status": previous["status"]} if previous.get("status") not in (None, "running") else {}
+        finished = previous.get("status") not in (None, "running")
+        kept = {**previous, "previous_status": previous["status"]} if finished else {}
         write_json(self.path / METRICS, {**kept, **metrics, "status": "running"})
 
     def record_failure(self, exc: BaseException) -> None:

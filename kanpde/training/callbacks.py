@@ -75,10 +75,10 @@ class DivergedError(KanpdeError):
 class DivergenceGuard(Callback):
     """Undoes steps that diverge: a non-finite loss or parameter, a parameter above
     ``max_parameter`` in size, or a loss above ``blowup`` times the lowest one seen in the phase on
-    the current collocation points. Training goes back to the
-    last state whose loss was seen to be good (saved every ``snapshot_every`` steps of the phase;
-    at first the state the phase started from) with the step size scaled by 1/2 and an event recorded; after ``max_rollbacks`` rollbacks it
-    stays at that state and raises DivergedError."""
+    the current collocation points. Training goes back to the last state whose loss was seen to be
+    good (saved every ``snapshot_every`` steps of the phase; at first the state the phase started
+    from) with the step size scaled by 1/2 and an event recorded; after ``max_rollbacks`` rollbacks
+    it stays at that state and raises DivergedError."""
 
     def __init__(self, snapshot_every: int = 50, max_rollbacks: int = 8, blowup: float = 1e6,
                  max_parameter: float = 1e8):
@@ -146,7 +146,8 @@ class TimeLimit(Callback):
     def on_step_begin(self, loop: Loop) -> None:
         if loop.elapsed >= self.seconds:
             later = [p.name for p in loop.phases[loop.phase_index + 1:] if p.steps]
-            skipped = f"; not run: {', '.join(later)} (a larger optim.time_limit and resume=true run them)" if later else ""
+            skipped = (f"; not run: {', '.join(later)} (a larger optim.time_limit and resume=true run them)"
+                       if later else "")
             loop.stop(f"time limit of {self.seconds:g} s reached in {loop.phase.name}{skipped}")
 
 
