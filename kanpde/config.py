@@ -20,7 +20,7 @@ from typing import Any, Mapping, Sequence
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from .errors import ConfigError, KanpdeError
+from .errors import ConfigError, KanpdeError, first_line
 
 
 class DType(str, Enum):
@@ -354,13 +354,13 @@ def describe(exc: BaseException) -> str:
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
     if isinstance(exc, KanpdeError):
-        return _first_line(str(exc))
+        return first_line(str(exc))
     if isinstance(exc, MissingConfigException):
         match = re.search(r"Could not find '([^/']+)/([^']+)'", str(exc))
         if match:
             options = ", ".join(sorted(exc.options or []))
             return f"unknown {match.group(1)} {match.group(2)!r}; choices: {options}"
-        return _first_line(str(exc))
+        return first_line(str(exc))
     cause = exc.__cause__ or exc.__context__
     for err in (exc, cause):
         mark = getattr(err, "problem_mark", None)  # a YAML syntax error (yaml.MarkedYAMLError)
@@ -370,18 +370,13 @@ def describe(exc: BaseException) -> str:
     for err in (exc, cause):
         if isinstance(err, OmegaConfBaseException):
             key = getattr(err, "full_key", None)
-            msg = _first_line(getattr(err, "msg", None) or str(err))
+            msg = first_line(getattr(err, "msg", None) or str(err))
             if isinstance(err, (ConfigKeyError, ConfigAttributeError)) and key:
                 kind = getattr(err, "object_type", None)
                 valid = [f.name for f in dataclasses.fields(kind)] if dataclasses.is_dataclass(kind) else []
                 return f"unknown config key {key!r}" + (f"; valid keys there: {', '.join(valid)}" if valid else "")
             return f"{key}: {msg}" if key else msg
-    return f"{type(exc).__name__}: {_first_line(str(exc))}"
-
-
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0] if lines else ""
+    return f"{type(exc).__name__}: {first_line(str(exc))}"
 
 
 __all__ = ["Config", "DType", "Device", "KANConfig", "MLPConfig", "OptimConfig", "OutputConfig", "SamplerConfig",

@@ -11,3 +11,8 @@ class ConfigError(KanpdeError):
     def __init__(self, key: str, message: str):
         self.key = key
         super().__init__(f"{key}: {message}")
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped ("" if none): what a one-line error shows."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 from omegaconf import OmegaConf
 
-from ..errors import ConfigError, KanpdeError
+from ..errors import ConfigError, KanpdeError, first_line
 from .figures import plot_fields, plot_history
 from .files import atomic_path, load_checkpoint, make_folder, read_json, save_checkpoint, write_history, write_json
 from .vtu import write_solution
@@ -77,8 +77,7 @@ class RunDirectory:
     def record_failure(self, exc: BaseException) -> None:
         """metrics.json says ``failed: <first line of exc>`` (best effort: on a full disk even this
         small write may fail, and the file keeps saying ``running``)."""
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        reason = lines[0] if lines else type(exc).__name__
+        reason = first_line(str(exc)) or type(exc).__name__
         try:
             metrics = read_json(self.path / METRICS)
             write_json(self.path / METRICS, {**metrics, "status": f"failed: {reason}"})
@@ -125,11 +124,11 @@ def _alive(pid: str) -> bool:
     if not pid.isdigit():
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # it exists, owned by someone else
+        pass
     return True
 
 
