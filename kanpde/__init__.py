@@ -19,7 +19,8 @@ from .errors import ConfigError, KanpdeError
 
 __version__ = "0.2.0"
 _LAZY = {"solve": "run", "load": "solution", "Solution": "solution", "Problem": "pde", "TestSet": "pde",
-         "Callback": "training", "DivergedError": "training", "Interrupted": "training"}
+         "Callback": "training", "DivergedError": "training", "Interrupted": "training",
+         "StalledError": "training"}
 __all__ = ["ConfigError", "KanpdeError", "__version__", *_LAZY]
 
 

@@ -376,6 +376,8 @@ def describe(exc: BaseException) -> str:
                 valid = [f.name for f in dataclasses.fields(kind)] if dataclasses.is_dataclass(kind) else []
                 return f"unknown config key {key!r}" + (f"; valid keys there: {', '.join(valid)}" if valid else "")
             return f"{key}: {msg}" if key else msg
+    if isinstance(exc, OSError) and exc.filename is not None:  # e.g. Hydra creating hydra.run.dir
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
     return f"{type(exc).__name__}: {first_line(str(exc))}"
 
 

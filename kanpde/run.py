@@ -43,6 +43,7 @@ from .training import (
     Progress,
     Resample,
     Sparsity,
+    StalledError,
     TimeLimit,
     build_weighting,
 )
@@ -64,7 +65,8 @@ def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides
     training callbacks (kanpde.training.Callback); ``config_dir``: a folder of your own configs
     (as ``kanpde --config-dir``). Nothing is written unless ``run_dir`` is given, which then
     receives the full output contract. Bad input raises a KanpdeError with a one-line message;
-    a run that diverges raises DivergedError, whose ``solution`` is what was trained.
+    a run that diverges raises DivergedError, one that could not take a single step StalledError;
+    the ``solution`` of either is what was trained.
     """
     if not isinstance(model, str):
         raise KanpdeError(f"model must be the name of a model config (kan, mlp, kan_small, ...), got {model!r}; "
@@ -122,15 +124,15 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
     if out is not None:
         out.start(base, overrides)
 
-    diverged, at_once = None, False
+    failed, at_once = None, False
     with stop_on_signals(loop) as signals:
         try:
             loop.run()
         except KeyboardInterrupt:  # a second signal, in the middle of a step
             signals[:] = signals or [signal.SIGINT]
             at_once = True
-        except DivergedError as exc:
-            diverged = exc
+        except (DivergedError, StalledError) as exc:
+            failed = exc
         except Exception as exc:
             if out is not None:
                 out.record_failure(exc)
@@ -143,10 +145,11 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
         kept = ("the last checkpoint is kept" if at_once else "checkpoint written") + "; continue with resume=true"
         where = f" in {out.path}: {kept}" if out is not None else ""
         error: KanpdeError = Interrupted(f"interrupted by {name} at step {loop.global_step}{where}", signals[0])
-    elif diverged is not None:
-        solution = _finish(cfg, loop, evaluation, x_test, test, base, f"diverged: {diverged}", out)
+    elif failed is not None:
+        kind = "diverged" if isinstance(failed, DivergedError) else "stalled"
+        solution = _finish(cfg, loop, evaluation, x_test, test, base, f"{kind}: {failed}", out)
         where = f" (outputs written to {out.path})" if out is not None else ""
-        error = DivergedError(f"{solution.metrics['status']}{where}")
+        error = type(failed)(f"{solution.metrics['status']}{where}")
     else:
         return _finish(cfg, loop, evaluation, x_test, test, base, "ok", out)
     error.solution = solution  # type: ignore[attr-defined]

@@ -57,6 +57,16 @@ def test_the_command_line_refuses_an_unknown_plus_key_in_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+
+def test_a_run_directory_that_cannot_be_made_is_one_line(tmp_path):
+    """Hydra makes hydra.run.dir before kanpde runs: its OSError is named in one line too."""
+    (tmp_path / "file").write_text("")
+    exe = Path(sys.executable).with_name("kanpde")
+    result = subprocess.run([str(exe), f"hydra.run.dir={tmp_path / 'file' / 'run'}", *QUICK],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"kanpde: error: Not a directory: {tmp_path / 'file'}")
+
 class Slipped(Problem):
     """-lap u = 2 pi^2 sin(pi x) sin(pi y), with the source written for a column x[:, :1] or as a mean."""
 
@@ -110,16 +120,22 @@ def test_a_blow_up_short_of_nan_is_rolled_back_and_reported(model, tmp_path):
 
 
 @pytest.mark.parametrize("model", ["kan_small", "mlp_small"])
-def test_an_absurd_lbfgs_step_either_trains_or_says_it_did_not_move(model):
+def test_an_absurd_lbfgs_step_either_trains_or_ends_as_stalled(model, tmp_path):
     """optim.lbfgs.lr=1e30: the strong-Wolfe line search absorbs the step (the MLP trains on), or
-    L-BFGS cannot move (B-splines vanish off their grid, the loss stays bounded): an event says so."""
-    sol = kanpde.solve("poisson2d", model, overrides=[*QUICK, "optim.adam.steps=0", "optim.lbfgs.lr=1e30"])
-    if sol.metrics["lbfgs_steps"] == 0:
-        assert sol.metrics["events"][-1]["event"] == (
-            "L-BFGS converged after 0 iterations: the phase did not move the parameters")
+    L-BFGS cannot move (B-splines vanish off their grid, the loss stays bounded): with no step
+    taken at all the run is not "ok" but stalled, its outputs written, and StalledError raised."""
+    try:
+        sol = kanpde.solve("poisson2d", model, overrides=[*QUICK, "optim.adam.steps=0", "optim.lbfgs.lr=1e30"],
+                           run_dir=tmp_path / "run")
+    except kanpde.StalledError as exc:
+        metrics = kanpde.load(tmp_path / "run").metrics
+        assert metrics["status"] == ("stalled: no phase moved the parameters (L-BFGS converged after 0 iterations: "
+                                     "the phase did not move the parameters)")
+        assert str(exc).startswith(metrics["status"]) and exc.solution.metrics["lbfgs_steps"] == 0
     else:
         loss = sol.history["loss"]
-        assert loss[-1] < loss[0] and max(float(p.detach().abs().max()) for p in sol.net.parameters()) < 1e3
+        assert sol.metrics["status"] == "ok" and loss[-1] < loss[0]
+        assert max(float(p.detach().abs().max()) for p in sol.net.parameters()) < 1e3
 
 
 def test_an_ordinary_run_is_not_flagged():

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from ..nets import SolutionNet
 from ..solution import Solution, predict
-from ..training import PHASES, Collocation, DivergedError, FixedWeights, Loop, Loss, DivergenceGuard
+from ..training import PHASES, Collocation, DivergedError, DivergenceGuard, FixedWeights, Loop, Loss, StalledError
 
 
 @dataclass
@@ -43,6 +43,8 @@ def retrain(run: Solution, net: SolutionNet, lbfgs_steps: int, adam_steps: int =
         loop.run()
     except DivergedError as exc:
         status = f"diverged: {exc}"
+    except StalledError as exc:  # e.g. an exact formula that L-BFGS cannot improve on
+        status = f"stalled: {exc}"
     phase = loop.history.arrays().get("phase")
     adam = 0 if phase is None else int((phase == phases[0].code).sum())
     lbfgs = 0 if phase is None else int((phase == phases[1].code).sum())

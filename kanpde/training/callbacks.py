@@ -72,6 +72,13 @@ class DivergedError(KanpdeError):
     solution: Any = None  # set by kanpde.solve: the Solution at the last good state
 
 
+class StalledError(KanpdeError):
+    """Training took no step at all: every phase stopped before its first one (a line search that
+    cannot move, a step size of 1e30); the network is the untrained one."""
+
+    solution: Any = None  # set by kanpde.solve: the Solution (untrained)
+
+
 class DivergenceGuard(Callback):
     """Undoes steps that diverge: a non-finite loss or parameter, a parameter above
     ``max_parameter`` in size, or a loss above ``blowup`` times the lowest one seen in the phase on

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..nets import SolutionNet
-from .callbacks import Callback
+from .callbacks import Callback, StalledError
 from .history import History
 from .loss import Loss
 from .phases import Converged, Phase
@@ -131,7 +131,8 @@ class Loop:
             getattr(cb, hook)(self, *args)
 
     def run(self) -> None:
-        """Train to the end of the last phase, or until a callback stops it."""
+        """Train to the end of the last phase, or until a callback stops it. Raises StalledError
+        when there were steps to take and no phase took one."""
         try:
             self._call("on_train_begin")
             while not self.finished and self.stop_reason is None:
@@ -142,6 +143,9 @@ class Loop:
             self._call("on_train_end")
         finally:
             self._call("close")
+        if self.total_steps and self.history.last("step") is None and self.stop_reason is None:
+            why = "; ".join(e["event"] for e in self.events) or "every phase stopped before its first step"
+            raise StalledError(f"no phase moved the parameters ({why})")
 
     def _next_phase(self) -> None:
         self.phase_index += 1
