@@ -178,6 +178,31 @@ def test_a_signal_ends_the_run_with_a_checkpoint_and_status_interrupted(signum, 
     assert metrics["status"] == "ok" and metrics["adam_steps"] == step + 5 and metrics["lbfgs_steps"] == 3
 
 
+
+def test_a_signal_the_process_was_told_to_ignore_stays_ignored():
+    """A shell starts background jobs with SIGINT ignored (Ctrl-C is for the foreground job):
+    training keeps that; SIGTERM still stops it."""
+    from kanpde.training.interrupt import stop_on_signals
+
+    class Loop:
+        reasons: list = []
+
+        def stop(self, reason):
+            self.reasons.append(reason)
+
+    loop, before = Loop(), signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with stop_on_signals(loop) as caught:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+            assert caught == [] and loop.reasons == []
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.1)
+        assert caught == [signal.SIGTERM] and loop.reasons == ["interrupted by SIGTERM"]
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
 def test_an_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
     """SIGTERM sent from inside the run at step 12 (a real signal, a known step): the resumed run
     ends bitwise where an uninterrupted one ends."""

@@ -32,7 +32,8 @@ class Interrupted(KanpdeError):
 def stop_on_signals(loop: Loop) -> Iterator[list[int]]:
     """While the block runs, the first SIGTERM or SIGINT calls ``loop.stop`` and is appended to the
     yielded list; the next one raises KeyboardInterrupt. The previous handlers come back after.
-    Outside the main thread (where Python allows no handlers) nothing changes."""
+    A signal the process was told to ignore stays ignored (SIGINT in a shell's background job);
+    outside the main thread (where Python allows no handlers) nothing changes."""
     caught: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield caught
@@ -44,7 +45,7 @@ def stop_on_signals(loop: Loop) -> Iterator[list[int]]:
         caught.append(signum)
         loop.stop(f"interrupted by {signal.Signals(signum).name}")
 
-    previous = {s: signal.signal(s, handler) for s in SIGNALS}
+    previous = {s: signal.signal(s, handler) for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
     try:
         yield caught
     finally:
