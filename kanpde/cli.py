@@ -2,11 +2,13 @@
 
 Errors from bad input are printed as one line, ``kanpde: error: ...``, with exit code 1 (a run
 stopped by SIGTERM or SIGINT: 128 + the signal number, after its checkpoint and outputs are
-written); pass ``debug=true`` to see the traceback instead. The run writes its own .hydra/config.yaml
+written); pass ``debug=true`` to see the traceback instead. Under ``torchrun`` (WORLD_SIZE > 1)
+every process joins one data-parallel run (training/distributed.py); rank 0 reports and writes. The run writes its own .hydra/config.yaml
 and overrides.yaml once its checks have passed, so a refused start leaves a run directory as it was.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -16,7 +18,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from .config import describe, register_configs
+from .config import choice, describe, register_configs
 from .errors import KanpdeError
 
 register_configs()
@@ -24,7 +26,8 @@ _failed_jobs: list[str] = []  # run directories whose job failed (a multirun car
 
 
 @hydra.main(version_base="1.3", config_path="pkg://kanpde.conf", config_name="config")
-def _app(cfg: DictConfig) -> float | None:
+def _app(cfg: DictConfig) -> float:
+    """One job: its ``output.objective`` (NaN for a failed job, which a sweeper records as failed)."""
     from .run import run  # imported here so that `kanpde --help` stays fast
     from .training import Interrupted
 
@@ -40,11 +43,14 @@ def _app(cfg: DictConfig) -> float | None:
             raise
         _report(exc)
         _failed_jobs.append(runtime.output_dir)
-        return None
+        return math.nan
+    objective = float(metrics[choice(cfg.output.objective)])
+    if os.environ.get("RANK", "0") != "0":
+        return objective
     print(f"{metrics['problem']} / {metrics['model']}: rel_l2={metrics['rel_l2']:.3e} "
           f"max_abs_error={metrics['max_abs_error']:.3e} train_seconds={metrics['train_seconds']:.1f} "
           f"steps={'+'.join(str(metrics[f'{name}_steps']) for name in cfg.optim.phases)} -> {runtime.output_dir}")
-    return metrics["rel_l2"]
+    return objective
 
 
 def _input_errors() -> tuple[type[BaseException], ...]:
@@ -63,6 +69,7 @@ def main() -> None:
         sys.path.insert(0, os.getcwd())  # a user's own problem module next to where they run kanpde
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we print the one-line message
     try:
+        _join_data_parallel_run()
         _app()
     except BrokenPipeError:  # `kanpde --help | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -78,6 +85,24 @@ def main() -> None:
         sys.exit(getattr(exc, "exit_code", 1))
     if _failed_jobs:
         sys.exit(1)
+
+
+def _join_data_parallel_run() -> None:
+    """Under torchrun: join the process group before Hydra names the run directory (from rank 0's
+    start time, so that every rank names the same one); the ranks after 0 log warnings only."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return
+    import atexit
+    import logging
+
+    import torch.distributed as dist
+
+    from .training.distributed import start_from_environment
+
+    start_from_environment()
+    atexit.register(lambda: dist.is_initialized() and dist.destroy_process_group())
+    if dist.get_rank() > 0:
+        logging.getLogger("kanpde").setLevel(logging.WARNING)
 
 
 def _report(exc: BaseException) -> None:

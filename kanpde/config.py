@@ -9,8 +9,10 @@ Hydra or OmegaConf error into the one line the user sees.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -26,6 +28,13 @@ from .errors import ConfigError, KanpdeError, first_line
 class DType(str, Enum):
     float32 = "float32"
     float64 = "float64"
+
+
+class Objective(str, Enum):
+    """What a job returns to Hydra, so what a sweeper (Optuna) minimises: a metrics.json number."""
+    rel_l2 = "rel_l2"
+    final_loss = "final_loss"
+    max_abs_error = "max_abs_error"
 
 
 class Device(str, Enum):
@@ -161,6 +170,7 @@ class OutputConfig:
     xdmf: bool = False  # also write solution.xdmf
     figures: bool = True
     progress: bool = True
+    objective: Objective = Objective.rel_l2  # the job's return value, what hydra/sweeper=optuna minimises
 
 
 @dataclass
@@ -180,11 +190,20 @@ class Config:
 
 
 def register_configs() -> None:
-    """Put the schemas in Hydra's ConfigStore (the YAML files extend them)."""
+    """Put the schemas in Hydra's ConfigStore (the YAML files extend them) and register the
+    ``run_time`` resolver of the default run directory's name."""
+    OmegaConf.register_new_resolver("run_time", _run_time, use_cache=True, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="kanpde_schema", node=Config)
     cs.store(name="kan_schema", node=KANConfig)  # extended by conf/model/kan.yaml
     cs.store(name="mlp_schema", node=MLPConfig)
+
+
+def _run_time(pattern: str) -> str:
+    """The start time in ``pattern`` (strftime): rank 0's in a data-parallel run (KANPDE_RUN_TIME,
+    set by training/distributed.py), so that every rank writes into the same directory."""
+    start = os.environ.get("KANPDE_RUN_TIME")
+    return (datetime.datetime.fromisoformat(start) if start else datetime.datetime.now()).strftime(pattern)
 
 
 def choice(value: Any) -> str:

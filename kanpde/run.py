@@ -47,6 +47,7 @@ from .training import (
     TimeLimit,
     build_weighting,
 )
+from .training.distributed import DataParallel
 from .training.interrupt import stop_on_signals
 
 log = logging.getLogger("kanpde")
@@ -97,10 +98,14 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
     problem.check()  # bad weights, boundaries or fields fail before anything is written
     check_size(cfg, problem, dtype, device)
     config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    out = RunDirectory(run_dir, config) if run_dir is not None else None
+    parallel = DataParallel.current()  # under torchrun: this rank's place; only rank 0 writes
+    lead = parallel is None or parallel.rank == 0
+    out = RunDirectory(run_dir, config, writes=lead) if run_dir is not None else None
     if out is None and cfg.resume:
         raise ConfigError("resume", "needs the run directory to continue (run_dir)")
-    resume_state = out.resume_state(cfg.resume, cfg.overwrite) if out is not None else None
+    resume_state = out.resume_state(cfg.resume, cfg.overwrite) if out is not None and lead else None
+    if parallel is not None:
+        resume_state = parallel.broadcast(resume_state)
 
     torch.manual_seed(cfg.seed)
     net = build_net(problem, cfg.model, dtype, device)
@@ -120,7 +125,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
             "network": "kan" if net.is_kan else "mlp", "inputs": list(problem.inputs),
             "outputs": list(problem.outputs), "seed": int(cfg.seed), "n_params": sum(p.numel() for p in net.parameters()),
             "device": str(device), "dtype": str(dtype).replace("torch.", ""), "kanpde_version": __version__,
-            "torch_version": torch.__version__, "threads": torch.get_num_threads()}
+            "torch_version": torch.__version__, "threads": torch.get_num_threads(),
+            "processes": 1 if parallel is None else parallel.size}
     if out is not None:
         out.start(base, overrides)
 
@@ -137,6 +143,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
             if out is not None:
                 out.record_failure(exc)
             raise
+    if parallel is not None and not at_once:  # a signal to one rank interrupts them all (loop._stopping)
+        signals[:] = [s for s in parallel.gather_objects(signals[0] if signals else None) if s is not None][:1]
     if signals:
         if out is not None and not at_once:
             out.save_checkpoint(loop.state_dict())
@@ -162,14 +170,18 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     phases (``optim.phases``) and callbacks: time limit, NaN guard, resampling, grid schedule,
     progress, evaluation, then the user's ``callbacks``, then checkpoints into ``out``."""
     sampler, optim, dtype, device = cfg.sampler, cfg.optim, net.shift.dtype, net.shift.device
-    collocation = Collocation(problem, sampler, cfg.seed, dtype, device, cfg.diff)
+    parallel = DataParallel.current()
+    if parallel is not None and sampler.adaptive:
+        raise ConfigError("sampler.adaptive", f"adaptive sampling is not available in a run of {parallel.size} "
+                                              "processes yet (each rank would pick from its own residuals)")
+    collocation = Collocation(problem, sampler, cfg.seed, dtype, device, cfg.diff, parallel)
     if sampler.time_windows > 1 and not problem.has_time:
         raise ConfigError("sampler.time_windows", f"{type(problem).__name__} has no time axis (a SpaceTime domain)")
     sparsity = optim.sparsity
     regularizers = {"sparsity": Sparsity(sparsity.l1, sparsity.entropy)} if sparsity.weight and net.is_kan else {}
     weighting = build_weighting(optim.weighting, {**problem.loss_weights(), "sparsity": sparsity.weight}, problem)
     loss = Loss(problem, net, collocation.sample(0), weighting, engine=cfg.diff, regularizers=regularizers,
-                compile=optim.compile)
+                compile=optim.compile, parallel=parallel)
     phases = [PHASES.get(name)(optim[name]) for name in optim.phases]
     evaluation = Evaluation(evaluate, cfg.output.eval_every)
     grid = optim.grid

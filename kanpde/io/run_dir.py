@@ -28,10 +28,11 @@ RESUME_KEYS = ("problem", "model", "sampler", "seed", "dtype", "diff")  # what a
 
 
 class RunDirectory:
-    """The folder ``path`` of one run whose composed config (plain containers) is ``config``."""
+    """The folder ``path`` of one run whose composed config (plain containers) is ``config``;
+    ``writes=False`` (the ranks after 0 of a data-parallel run): every write is skipped."""
 
-    def __init__(self, path: str | Path, config: Mapping[str, Any]):
-        self.path, self.config = Path(path), dict(config)
+    def __init__(self, path: str | Path, config: Mapping[str, Any], writes: bool = True):
+        self.path, self.config, self.writes = Path(path), dict(config), writes
 
     def holds_run(self) -> bool:
         return (self.path / CHECKPOINT).exists() or (self.path / METRICS).exists()
@@ -61,6 +62,8 @@ class RunDirectory:
         (.hydra/config.yaml, and the command line's ``overrides`` as .hydra/overrides.yaml) and
         metrics.json saying ``running``; a finished result there (a resumed run) keeps its numbers
         until the new ones replace them."""
+        if not self.writes:
+            return
         make_folder(self.path, "run directory")
         for tmp in (*self.path.glob(".*.tmp-*"), *self.path.glob(".hydra/.*.tmp-*")):
             if not _alive(tmp.name.rpartition("-")[2]):
@@ -77,6 +80,8 @@ class RunDirectory:
     def record_failure(self, exc: BaseException) -> None:
         """metrics.json says ``failed: <first line of exc>`` (best effort: on a full disk even this
         small write may fail, and the file keeps saying ``running``)."""
+        if not self.writes:
+            return
         reason = first_line(str(exc)) or type(exc).__name__
         try:
             metrics = read_json(self.path / METRICS)
@@ -86,6 +91,8 @@ class RunDirectory:
 
     def write_config(self, overrides: Sequence[str] | None = None) -> None:
         """.hydra/config.yaml: the composed config, where a Hydra run keeps it (and overrides.yaml)."""
+        if not self.writes:
+            return
         make_folder((self.path / CONFIG).parent, "run directory")
         with atomic_path(self.path / CONFIG) as tmp:
             tmp.write_text(OmegaConf.to_yaml(self.config), encoding="utf-8")
@@ -95,6 +102,8 @@ class RunDirectory:
 
     def save_checkpoint(self, state: Mapping[str, Any]) -> None:
         """checkpoint.pt: the training loop's state and the config."""
+        if not self.writes:
+            return
         from .. import __version__
 
         save_checkpoint(self.path / CHECKPOINT, {"loop": dict(state), "config": self.config, "kanpde_version": __version__})
@@ -103,6 +112,8 @@ class RunDirectory:
               outputs: Sequence[str], metrics: Mapping[str, Any]) -> None:
         """history.h5, solution.vtu (+ .xdmf) of ``prediction`` (N, n_out) on ``test``, the figures
         and, last, metrics.json."""
+        if not self.writes:
+            return
         output = self.config["output"]
         write_history(self.path / "history.h5", history)
         ref = np.asarray(test.values, dtype=np.float64)

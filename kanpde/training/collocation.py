@@ -5,6 +5,7 @@ drawn again exactly. With residual-based adaptive sampling (RAD, Wu et al. 2023)
 points of rounds after 0 are drawn without replacement from a pool of candidates x_j with
 probability p_j ∝ |r(x_j)|^k / mean_j |r|^k + c: c = 0 chases the residual alone, a large c tends
 to uniform sampling. Those depend on the network when drawn, so checkpoints keep them.
+In a data-parallel run every rank draws the points of all ranks and keeps its own share.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from torch import Tensor
 from ..pde import Problem
 from ..pde.residuals import residual_norms
 from .callbacks import Callback
+from .distributed import DataParallel
 from .loss import Loss
 
 if TYPE_CHECKING:
@@ -38,12 +40,12 @@ def rad_choice(residual: np.ndarray, n: int, k: float, c: float, seed: int) -> n
 class Collocation:
     """The training points of ``problem`` per round, from the ``sampler`` config (method,
     n_interior, n_boundary, adaptive, adaptive_pool, adaptive_k, adaptive_c), as tensors of
-    ``dtype`` on ``device``."""
+    ``dtype`` on ``device``; with ``parallel``, this rank's share of ``parallel.size`` times as many."""
 
     def __init__(self, problem: Problem, sampler: Any, seed: int, dtype: torch.dtype, device: torch.device,
-                 engine: str = "auto"):
+                 engine: str = "auto", parallel: DataParallel | None = None):
         self.problem, self.cfg, self.seed = problem, sampler, seed
-        self.dtype, self.device, self.engine = dtype, device, engine
+        self.dtype, self.device, self.engine, self.parallel = dtype, device, engine, parallel
 
     def as_tensor(self, x: np.ndarray | Tensor) -> Tensor:
         return torch.as_tensor(x, dtype=self.dtype, device=self.device)
@@ -52,10 +54,12 @@ class Collocation:
         """The points of round ``round_`` ({"pde": (n_interior, n_in), condition: (n, n_in), ...});
         with adaptive sampling and round > 0 the interior points follow ``net``'s residual;
         ``time_fraction`` < 1: only the first part of the time interval (a time window)."""
-        s = self.cfg
+        s, ranks = self.cfg, 1 if self.parallel is None else self.parallel.size
         seed = self.seed + ROUND_STRIDE * round_
-        points = {k: self.as_tensor(v) for k, v in self.problem.collocation(s.n_interior, s.n_boundary, s.method,
-                                                                          seed, time_fraction).items()}
+        points = {k: self.as_tensor(v) for k, v in self.problem.collocation(s.n_interior * ranks, s.n_boundary * ranks,
+                                                                          s.method, seed, time_fraction).items()}
+        if self.parallel is not None:
+            points = {k: self.parallel.share(v) for k, v in points.items()}
         if s.adaptive and round_ > 0:
             window = self.problem.time_window(time_fraction)
             pool = self.as_tensor(window(self.problem.domain.sample_interior(s.n_interior * s.adaptive_pool, s.method,

@@ -36,6 +36,8 @@ class GridSchedule(Callback):
         if not net.is_kan or not (step in self.extend or update):
             return
         x = net.normalize(torch.cat([v for k, v in loop.loss.points.items() if "/" not in k]))
+        if loop.loss.parallel is not None:  # every rank fits the same grid: at all ranks' points
+            x = loop.loss.parallel.gather(x)
         if step in self.extend:
             carry = self.carry_state and isinstance(loop.optimizer, torch.optim.Adam)
             net.core.extend_grid(x, self.extend[step], loop.optimizer if carry else None)

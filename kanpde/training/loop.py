@@ -135,11 +135,11 @@ class Loop:
         when there were steps to take and no phase took one."""
         try:
             self._call("on_train_begin")
-            while not self.finished and self.stop_reason is None:
+            while not self.finished:
                 self._call("on_phase_begin")
-                self._run_phase(self.phase)
-                if self.stop_reason is None:
-                    self._next_phase()
+                if self._run_phase(self.phase):
+                    break
+                self._next_phase()
             self._call("on_train_end")
         finally:
             self._call("close")
@@ -154,11 +154,24 @@ class Loop:
             self.optimizer = self.phase.optimizer(self.parameters(), self.lr_scale)
             self.phase.reset()
 
-    def _run_phase(self, phase: Phase) -> None:
+    def _stopping(self) -> bool:
+        """Whether training stops before this step. In a data-parallel run the ranks decide together:
+        a stop on any rank (a time limit, a signal) stops all of them here, with its reason."""
+        reason, parallel = self.stop_reason, self.loss.parallel
+        if parallel is None or not parallel.any(reason is not None):
+            return reason is not None
+        if reason is None:
+            self.stop(next(r for r in parallel.gather_objects(reason) if r is not None))
+        else:
+            parallel.gather_objects(reason)
+        return True
+
+    def _run_phase(self, phase: Phase) -> bool:
+        """The steps of ``phase`` from ``phase_step`` on; True when training stops."""
         while self.phase_step < phase.steps:
             self._call("on_step_begin")
-            if self.stop_reason is not None:
-                return
+            if self._stopping():
+                return True
             start = time.perf_counter()
             if phase.accepts_changes:
                 self._call("prepare_step")
@@ -172,7 +185,7 @@ class Loop:
                     self.event(f"{done}: the phase did not move the parameters", warn=True)
                 else:
                     log.info("%s", done)
-                return
+                return False
             self.elapsed += time.perf_counter() - start
             if not all(cb.accept_step(self, step) for cb in self.callbacks):
                 continue
@@ -182,23 +195,31 @@ class Loop:
                                 **{f"unknowns/{k}": v for k, v in self.unknown_values().items()})
             self.phase_step += 1
             self._call("on_step_end", step)
+        return False
 
     # ----- checkpoints ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """Everything needed to continue this run exactly."""
+        """Everything needed to continue this run exactly (in a data-parallel run every rank calls
+        it together: the weighting state, which may be pointwise, is kept for each rank)."""
+        parallel, weighting = self.loss.parallel, self.loss.weighting.state_dict()
         return {"net": self.net.state_dict(), "grid_sizes": self.net.grid_sizes(), "unknowns": self.unknown_values(),
                 "optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
                 "phases": [p.name for p in self.phases], "phase": self.phase_index, "phase_step": self.phase_step,
                 "elapsed": self.elapsed, "lr_scale": self.lr_scale, "events": self.events, "history": self.history.rows,
-                "weighting": self.loss.weighting.state_dict(),
+                "processes": 1 if parallel is None else parallel.size,
+                "weighting": weighting if parallel is None else parallel.gather_objects(weighting),
                 "callbacks": {cb.key: cb.state_dict() for cb in self.callbacks}}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Continue from ``state_dict()`` of a loop with the same phases and callbacks. A stop (a
         time limit) is not part of the state: the callbacks decide again."""
-        names = [p.name for p in self.phases]
+        names, parallel = [p.name for p in self.phases], self.loss.parallel
         if state["phases"] != names:
             raise ConfigError("optim.phases", f"{names} differs from the checkpoint's {state['phases']}")
+        processes = 1 if parallel is None else parallel.size
+        if state.get("processes", 1) != processes:
+            raise ConfigError("processes", f"the run was trained by {state.get('processes', 1)} processes and resumes "
+                                           f"with {processes}; resume it with as many (torchrun --nproc_per_node)")
         self.net.load_trained(state["net"], state["grid_sizes"])
         self._set_unknowns(state["unknowns"])
         self.phase_index, self.phase_step, self.elapsed = state["phase"], state["phase_step"], state["elapsed"]
@@ -207,7 +228,8 @@ class Loop:
         for cb in self.callbacks:
             if cb.key in state["callbacks"]:
                 cb.load_state_dict(state["callbacks"][cb.key])
-        self.loss.weighting.load_state_dict(state["weighting"])  # after the callbacks have restored the points
+        weighting = state["weighting"] if parallel is None else state["weighting"][parallel.rank]
+        self.loss.weighting.load_state_dict(weighting)  # after the callbacks have restored the points
         self.optimizer = None
         if not self.finished:
             self.optimizer = self.phase.optimizer(self.parameters(), self.lr_scale)
