@@ -32,16 +32,22 @@ def flat(run_dir: Path) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1) for p in kanpde.load(run_dir).net.parameters()])
 
 
-def test_two_processes_take_the_steps_of_one_over_the_union_of_their_points(tmp_path):
-    """Grid updates (fitted at all ranks' points) and resampling rounds included; float64."""
-    extra = ["model=kan_small", "optim.grid.update_every=10", "sampler.resample_every=20"]
+@pytest.mark.parametrize("extra", [
+    ["model=kan_small", "optim.grid.update_every=10", "sampler.resample_every=20"],  # grids fitted at all points
+    ["model=kan_small", "optim.phases=[adam,ssbroyden]", "optim.ssbroyden.steps=10", "optim.weighting.name=grad_norm",
+     "optim.weighting.grad_norm.every=10"],  # weights from the averaged gradients
+], ids=["lbfgs-grid-resample", "ssbroyden-grad_norm"])
+def test_two_processes_take_the_steps_of_one_over_the_union_of_their_points(extra, tmp_path):
+    """Every phase, grid update, resampling round and gradient-based weight gives the iterates of
+    one process over the union of the ranks' points (float64, summation order aside)."""
     result = torchrun("-m", "kanpde", *BUDGET, *SHARE, *extra, f"hydra.run.dir={tmp_path / 'two'}")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("poisson2d / kan_small: rel_l2=") == 1  # rank 0 reports, alone
     one = kanpde.solve("poisson2d", "kan_small", overrides=[*BUDGET, *UNION, *extra[1:]], run_dir=tmp_path / "one")
     two = read_json(tmp_path / "two" / "metrics.json")
     assert two["processes"] == 2 and one.metrics["processes"] == 1 and two["status"] == "ok"
-    assert (two["adam_steps"], two["lbfgs_steps"]) == (one.metrics["adam_steps"], one.metrics["lbfgs_steps"]) == (30, 10)
+    steps = [f"{phase}_steps" for phase in ("adam", "lbfgs", "ssbroyden")]
+    assert [two[k] for k in steps] == [one.metrics[k] for k in steps] and two["adam_steps"] == 30
     a, b = flat(tmp_path / "one"), flat(tmp_path / "two")
     assert float((a - b).norm() / a.norm()) <= 1e-10
     loss_one, loss_two = one.history["loss"], kanpde.load(tmp_path / "two").history["loss"]
