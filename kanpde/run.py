@@ -189,7 +189,8 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     steps += [DivergenceGuard(), Resample(collocation, loss, sampler.resample_every, sampler.time_windows),
               GridSchedule(grid.update_every, grid.update_until, grid.eps, grid.extend_at, grid.extend_to,
                            grid.carry_state),
-              AdaptWeights(loss), Progress(cfg.output.progress), evaluation, *callbacks]
+              AdaptWeights(loss), Progress(cfg.output.progress and (parallel is None or parallel.rank == 0)), evaluation,
+              *callbacks]
     if out is not None:
         steps.append(Checkpoint(out.save_checkpoint, cfg.output.checkpoint_every))
     return Loop(loss, phases, steps), evaluation
