@@ -39,8 +39,9 @@ def run(name: str, processes: int, threads: int, args: argparse.Namespace, folde
     overrides = [f"problem={args.problem}", f"model={args.model}", f"optim.adam.steps={args.steps}",
                  "optim.lbfgs.steps=0", f"sampler.n_interior={share}", "output.figures=false", "output.progress=false",
                  "output.eval_every=0", "output.checkpoint_every=1000000", f"hydra.run.dir={run_dir}"]
+    kanpde = str(Path(sys.executable).with_name("kanpde"))  # the installed command (not the source tree)
     launcher = ([sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-                 "-m", "kanpde"] if processes > 1 else [sys.executable, "-m", "kanpde"])
+                 "--no-python", kanpde] if processes > 1 else [kanpde])
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     result = subprocess.run([*launcher, *overrides], env=env, capture_output=True, text=True)
     if result.returncode != 0:

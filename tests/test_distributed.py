@@ -22,10 +22,15 @@ UNION = ["sampler.n_interior=256", "sampler.n_boundary=128"]  # one process: bot
 SHARE = ["sampler.n_interior=128", "sampler.n_boundary=64"]  # each of 2 ranks
 
 
-def torchrun(*args: str) -> subprocess.CompletedProcess:
+KANPDE = str(Path(sys.executable).with_name("kanpde"))  # the installed command, as a user runs it
+
+
+def torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``torchrun --standalone --nproc_per_node=2 ARGS`` in ``cwd`` (away from the source tree,
+    which ``python -m kanpde`` there would import instead of the installed package)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *args],
-                          env=env, capture_output=True, text=True, timeout=120)
+                          env=env, capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 def flat(run_dir: Path) -> torch.Tensor:
@@ -40,7 +45,7 @@ def flat(run_dir: Path) -> torch.Tensor:
 def test_two_processes_take_the_steps_of_one_over_the_union_of_their_points(extra, tmp_path):
     """Every phase, grid update, resampling round and gradient-based weight gives the iterates of
     one process over the union of the ranks' points (float64, summation order aside)."""
-    result = torchrun("-m", "kanpde", *BUDGET, *SHARE, *extra, f"hydra.run.dir={tmp_path / 'two'}")
+    result = torchrun("-m", "kanpde", *BUDGET, *SHARE, *extra, f"hydra.run.dir={tmp_path / 'two'}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("poisson2d / kan_small: rel_l2=") == 1  # rank 0 reports, alone
     one = kanpde.solve("poisson2d", "kan_small", overrides=[*BUDGET, *UNION, *extra[1:]], run_dir=tmp_path / "one")
@@ -64,20 +69,20 @@ def test_two_processes_take_the_steps_of_one_over_the_union_of_their_points(extr
 def test_an_interrupted_two_process_run_resumes_to_the_uninterrupted_result(tmp_path):
     """Rank 0 alone receives SIGTERM at step 12: both ranks stop before the same step, rank 0
     checkpoints; resumed with two processes the run ends bitwise where an uninterrupted one does."""
-    whole = torchrun(str(SCRIPT), str(tmp_path / "whole"), "train", *BUDGET, *SHARE)
+    whole = torchrun(str(SCRIPT), str(tmp_path / "whole"), "train", *BUDGET, *SHARE, cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr[-3000:]
-    cut = torchrun(str(SCRIPT), str(tmp_path / "cut"), "term12", *BUDGET, *SHARE)
+    cut = torchrun(str(SCRIPT), str(tmp_path / "cut"), "term12", *BUDGET, *SHARE, cwd=tmp_path)
     assert cut.returncode != 0 and "Interrupted: interrupted by SIGTERM at step 13" in cut.stderr, cut.stderr[-3000:]
     metrics = read_json(tmp_path / "cut" / "metrics.json")
     assert metrics["status"] == "interrupted" and metrics["adam_steps"] == 13
-    resumed = torchrun(str(SCRIPT), str(tmp_path / "cut"), "resume", *BUDGET, *SHARE)
+    resumed = torchrun(str(SCRIPT), str(tmp_path / "cut"), "resume", *BUDGET, *SHARE, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.equal(flat(tmp_path / "cut"), flat(tmp_path / "whole"))
     assert read_json(tmp_path / "cut" / "metrics.json")["final_loss"] == read_json(tmp_path / "whole" / "metrics.json")["final_loss"]
 
 
 def test_a_lost_rank_ends_the_run_with_a_clear_status(tmp_path):
-    result = torchrun(str(SCRIPT), str(tmp_path / "run"), "kill5", *BUDGET, *SHARE)
+    result = torchrun(str(SCRIPT), str(tmp_path / "run"), "kill5", *BUDGET, *SHARE, cwd=tmp_path)
     assert result.returncode != 0
     status = read_json(tmp_path / "run" / "metrics.json")["status"]
     assert status.startswith("failed: rank 0: another process of this 2-process run ended or cannot be reached"), status
@@ -85,7 +90,7 @@ def test_a_lost_rank_ends_the_run_with_a_clear_status(tmp_path):
 
 
 def test_adaptive_sampling_is_refused_in_a_data_parallel_run(tmp_path):
-    result = torchrun("-m", "kanpde", *BUDGET, *SHARE, "sampler.adaptive=true", "sampler.resample_every=10",
-                      f"hydra.run.dir={tmp_path / 'run'}")
+    result = torchrun("--no-python", KANPDE, *BUDGET, *SHARE, "sampler.adaptive=true", "sampler.resample_every=10",
+                      f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert result.returncode != 0 and not (tmp_path / "run" / "metrics.json").exists()
     assert "kanpde: error: sampler.adaptive: adaptive sampling is not available in a run of 2 processes" in result.stderr
