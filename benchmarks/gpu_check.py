@@ -57,7 +57,7 @@ def cuda_tests() -> str:
 def jets_vs_autograd(device: torch.device, n: int) -> str:
     rows = []
     for name in ("poisson2d", "burgers1d"):
-        cfg = compose(name, "model=kan")
+        cfg = compose(name, "model=kan", "model.basis=bspline")
         problem = instantiate_problem(cfg.problem)
         torch.manual_seed(0)
         net = build_net(problem, cfg.model, torch.float64, device)
@@ -74,8 +74,9 @@ def jets_vs_autograd(device: torch.device, n: int) -> str:
 def ms_per_step(problem: str, device: str, points: int, steps: int, *extra: str) -> float:
     """The median ms per Adam step after WARMUP steps, from the run's training clock."""
     solution = kanpde.solve(problem, "kan", overrides=[
-        "model.hidden=[8,8]", "dtype=float32", f"device={device}", f"sampler.n_interior={points}",
-        f"optim.adam.steps={steps}", "optim.lbfgs.steps=0", "output.eval_every=0", "output.progress=false", *extra])
+        "model.hidden=[8,8]", "model.basis=bspline", "dtype=float32", f"device={device}", f"sampler.n_interior={points}",
+        "sampler.adaptive=false", "sampler.resample_every=0", "optim.phases=[adam]", f"optim.adam.steps={steps}",
+        "optim.time_limit=0", "output.eval_every=0", "output.progress=false", *extra])
     elapsed = np.asarray(solution.history["elapsed_s"])
     return 1e3 * statistics.median(np.diff(elapsed[WARMUP - 1:]))
 
