@@ -10,6 +10,7 @@ import importlib
 import inspect
 import os
 import typing
+from pathlib import Path
 from typing import Any, Mapping
 
 import torch
@@ -24,8 +25,16 @@ INCOMPLETE = "_incomplete_"  # spec key: constructor arguments that a config can
 
 def instantiate_problem(node: Any) -> Problem:
     """The Problem named by ``node._target_`` built with the node's other keys, each checked
-    against the constructor's parameters and their type hints."""
+    against the constructor's parameters and their type hints; ``reference`` (a data file, made
+    absolute in ``node`` so that the recorded config finds it from anywhere) is set after."""
     spec = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node)
+    reference = spec.pop("reference", None)
+    if reference is not None:
+        reference = str(Path(reference).expanduser().resolve())
+        if not Path(reference).is_file():
+            raise ConfigError("problem.reference", f"no such file: {reference}")
+        if OmegaConf.is_config(node):
+            node.reference = reference
     target = spec.pop("_target_", None)
     if not target:
         raise ConfigError("problem._target_", "missing: name the Problem class, e.g. kanpde.problems.Poisson2D")
@@ -47,7 +56,10 @@ def instantiate_problem(node: Any) -> Problem:
         expected = hints.get(key)
         if expected in (int, float, bool, str) and not _fits(value, expected):
             raise ConfigError(f"problem.{key}", f"expected {expected.__name__}, got {value!r}")
-    return cls(**spec)
+    problem = cls(**spec)
+    if reference is not None:
+        problem.reference = reference
+    return problem
 
 
 def _fits(value: Any, expected: type) -> bool:
@@ -74,6 +86,8 @@ def problem_spec(problem: Problem) -> dict:
             missing.append(name)
     if missing:
         spec[INCOMPLETE] = missing
+    if problem.reference is not None and problem.reference != cls.reference:
+        spec["reference"] = str(Path(problem.reference).resolve())
     return spec
 
 

@@ -113,7 +113,9 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
     problem.check_test_set(test)
     problem.to(device, dtype)
     x_test = torch.as_tensor(test.points, dtype=dtype, device=device)
-    loop, evaluation = build_loop(cfg, problem, net, lambda n: test.rel_l2(predict(n, x_test)), out, callbacks)
+    scored = test.scored_points().any()  # without any reference value there is no error to follow
+    loop, evaluation = build_loop(cfg, problem, net, (lambda n: test.rel_l2(predict(n, x_test))) if scored else None,
+                                  out, callbacks)
     loop.loss.check()  # residuals of the wrong shape fail here, before anything is written
     if resume_state is not None:
         try:
@@ -164,7 +166,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
     raise error from None
 
 
-def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Callable[[SolutionNet], float],
+def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Callable[[SolutionNet], float] | None,
                out: RunDirectory | None = None, callbacks: Sequence[Callback] = ()) -> tuple[Loop, Evaluation]:
     """The training loop a config describes: its loss (weights, sparsity term, collocation), its
     phases (``optim.phases``) and callbacks: time limit, NaN guard, resampling, grid schedule,
@@ -201,14 +203,16 @@ def _finish(cfg: DictConfig, loop: Loop, evaluation: Evaluation, x_test: torch.T
     """The final evaluation and metrics; the Solution; its files when there is a run directory."""
     net, problem = loop.net, loop.loss.problem
     pred = predict(net, x_test)
-    errors = test.rel_l2_fields(pred)
-    evaluation.record(loop, loop.last_step, float(errors.mean()))
+    errors, rel_l2 = test.rel_l2_fields(pred), test.rel_l2(pred)
+    evaluation.record(loop, loop.last_step, rel_l2)
     total, terms = loop.loss()
     history = loop.history.arrays()
     phases = history.get("phase", np.zeros(0))
-    metrics = {**base, "rel_l2": float(errors.mean()),
-               "rel_l2_fields": {n: float(e) for n, e in zip(problem.outputs, errors)},
-               "max_abs_error": float(np.abs(pred - np.asarray(test.values, dtype=np.float64)).max()),
+    counts = test.scored_points()
+    metrics = {**base, "rel_l2": rel_l2,  # NaN (null in metrics.json) when no field has a reference
+               "rel_l2_fields": {n: float(e) for n, e, c in zip(problem.outputs, errors, counts) if c},
+               "max_abs_error": test.max_abs_error(pred),
+               "scored_points": {n: int(c) for n, c in zip(problem.outputs, counts)},
                "final_loss": float(total.detach()), "final_loss_terms": terms,
                **{f"{name}_steps": int((phases == PHASES.get(name).code).sum()) for name in PHASES.names()},
                "train_seconds": loop.elapsed, "status": status,

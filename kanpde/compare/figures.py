@@ -40,32 +40,43 @@ def _colours(runs: Sequence[Run]) -> dict[str, str]:
 
 
 def convergence(problem: str, runs: Sequence[Run], colours: dict[str, str], out: Path) -> list[Path]:
+    """The test error against time and step; the training loss instead when no run of the
+    problem has a reference to score."""
+    scored = any(r.history and len(r.history.get("eval/step", [])) for r in runs)
+    x_time, x_step, y = ("eval/elapsed_s", "eval/step", "eval/rel_l2") if scored else ("elapsed_s", "step", "loss")
     with matplotlib.rc_context(FONT):
         fig = Figure(figsize=(7.0, 2.6), layout="constrained")
         ax_t, ax_s = fig.subplots(1, 2, sharey=True)
         labelled = set()
         for run in sorted(runs, key=lambda r: r.key[1]):
             h = run.history
-            if not h or len(h.get("eval/step", [])) == 0:
+            if not h or len(h.get(x_step, [])) == 0 or not np.any(np.asarray(h[y]) > 0):
                 continue
             model = run.key[1]
             label = None if model in labelled else model
             labelled.add(model)
             style = {"color": colours[model], "lw": 1.0, "alpha": 0.85 if run.ok else 0.4,
                      "ls": "-" if run.ok else ":"}
-            ax_t.plot(h["eval/elapsed_s"], h["eval/rel_l2"], label=label, **style)
-            ax_s.plot(h["eval/step"], h["eval/rel_l2"], **style)
+            ax_t.plot(h[x_time], h[y], label=label, **style)
+            ax_s.plot(h[x_step], h[y], **style)
+        if not labelled:
+            return []
         for ax, xlabel in ((ax_t, "training time (s)"), (ax_s, "optimiser step")):
-            ax.set_yscale("log")
+            ax.set_yscale("log", nonpositive="mask")
             ax.set_xlabel(xlabel)
             ax.grid(True, which="both", alpha=0.3)
-        ax_t.set_ylabel("relative L2 error")
+        ax_t.set_ylabel("relative L2 error" if scored else "training loss")
         ax_t.legend(title="model")
-        fig.suptitle(f"{problem}: test error during training ({len(runs)} runs)")
+        what = "test error" if scored else "training loss (no reference data)"
+        fig.suptitle(f"{problem}: {what} during training ({len(runs)} runs)")
         return save_figure(fig, out / f"{problem}_convergence", ("png", "pdf"), dpi=200, bbox_inches="tight")
 
 
 def error_vs_params(problem: str, runs: Sequence[Run], colours: dict[str, str], out: Path) -> list[Path]:
+    """The final test error against parameter count (nothing when no run has a score)."""
+    runs = [r for r in runs if r.scored]
+    if not any(r.ok for r in runs):
+        return []
     with matplotlib.rc_context(FONT):
         fig = Figure(figsize=(3.5, 2.6), layout="constrained")
         ax = fig.subplots()
@@ -91,7 +102,9 @@ def error_vs_params(problem: str, runs: Sequence[Run], colours: dict[str, str], 
 def _best(runs: Sequence[Run], network: str) -> Run | None:
     ok = [r for r in runs if r.ok and r.metrics.get("network", r.key[1][:3]) == network
           and (r.path / "solution.vtu").exists()]
-    return min(ok, key=lambda r: r.metrics["rel_l2"]) if ok else None
+    if any(r.scored for r in ok):
+        return min((r for r in ok if r.scored), key=lambda r: r.metrics["rel_l2"])
+    return min(ok, key=lambda r: r.metrics.get("final_loss") or np.inf) if ok else None
 
 
 def fields(problem: str, runs: Sequence[Run], out: Path) -> list[Path]:
@@ -102,6 +115,8 @@ def fields(problem: str, runs: Sequence[Run], out: Path) -> list[Path]:
     meshes = [(name, run, meshio.read(run.path / "solution.vtu")) for name, run in best]
     points = meshes[0][2].points
     dims = [i for i in range(3) if np.ptp(points[:, i]) > 0]
+    if len(dims) == 2 and np.linalg.matrix_rank(points[:, dims] - points[:, dims].mean(axis=0), tol=1e-9) < 2:
+        dims = [max(dims, key=lambda i: np.ptp(points[:, i]))]  # points on a line: curves along it
     field = next(k for k in meshes[0][2].point_data if not k.endswith(("_ref", "_error")))
     if len(dims) > 2:
         return []
@@ -109,21 +124,30 @@ def fields(problem: str, runs: Sequence[Run], out: Path) -> list[Path]:
     with matplotlib.rc_context(FONT):
         fig = Figure(figsize=(7.0, 4.4 if len(dims) == 2 else 3.6), layout="constrained")
         axes = fig.subplots(2, 3)
-        err_max = max(np.nanmax(np.abs(m.point_data[f"{field}_error"])) for *_, m in meshes) or 1.0
-        lo, hi = np.nanmin(reference), np.nanmax(reference)
+        errors = np.concatenate([np.abs(m.point_data[f"{field}_error"]) for *_, m in meshes])
+        err_max = float(errors[np.isfinite(errors)].max()) if np.isfinite(errors).any() else 1.0
+        shown = np.concatenate([reference, *(m.point_data[field] for *_, m in meshes)])
+        lo, hi = float(np.nanmin(shown)), float(np.nanmax(shown))
         # (title, values, row, column, colour map, colour limits): the reference above the empty corner
         panels = [(f"reference {field}", reference, 0, 0, "viridis", (lo, hi))]
         for col, (n, r, m) in enumerate(meshes, start=1):
-            panels.append((f"{n} {field} (rel L2 {r.metrics['rel_l2']:.1e})", m.point_data[field], 0, col, "viridis",
-                           (lo, hi)))
+            score = f"rel L2 {r.metrics['rel_l2']:.1e}" if r.scored else f"loss {r.metrics.get('final_loss', np.nan):.1e}"
+            panels.append((f"{n} {field} ({score})", m.point_data[field], 0, col, "viridis", (lo, hi)))
             panels.append((f"{n} error", m.point_data[f"{field}_error"], 1, col, "RdBu_r", (-err_max, err_max)))
         names = best[0][1].metrics.get("inputs") or [f"input {i + 1}" for i in range(3)]
         images = [None, None]
         tri = Triangulation(points[:, dims[0]], points[:, dims[1]]) if len(dims) == 2 else None
         for title, values, row, col, cmap, clim in panels:
             ax = axes[row, col]
+            if not np.isfinite(values).any():
+                ax.text(0.5, 0.5, f"{title}: no reference", ha="center", va="center", transform=ax.transAxes)
+                ax.set_axis_off()
+                continue
             if tri is not None:
-                images[row] = ax.tripcolor(tri, values, shading="gouraud", cmap=cmap, vmin=clim[0], vmax=clim[1])
+                given = np.isfinite(values)
+                tri.set_mask(None if given.all() else ~given[tri.triangles].all(axis=1))
+                images[row] = ax.tripcolor(tri, np.where(given, values, 0.0), shading="gouraud", cmap=cmap,
+                                           vmin=clim[0], vmax=clim[1])
                 ax.set_aspect("equal", adjustable="box")
                 ax.set_ylabel(names[dims[1]])
             else:
@@ -139,7 +163,8 @@ def fields(problem: str, runs: Sequence[Run], out: Path) -> list[Path]:
         for row, image in enumerate(images):
             if image is not None:
                 fig.colorbar(image, ax=axes[row, :], shrink=0.9, label=[field, f"{field} error"][row])
-        fig.suptitle(f"{problem}: best KAN and best MLP against the reference")
+        fig.suptitle(f"{problem}: best KAN and best MLP" + (" against the reference" if np.isfinite(reference).any()
+                                                             else " (no reference data)"))
         return save_figure(fig, out / f"{problem}_fields", ("png", "pdf"), dpi=200, bbox_inches="tight")
 
 

@@ -16,7 +16,7 @@ from ..errors import KanpdeError
 from ..io import read_history, read_json
 
 REQUIRED = ("problem", "model", "status")
-NUMBERS = ("rel_l2", "max_abs_error", "train_seconds", "n_params")  # what the tables compute with
+NUMBERS = ("rel_l2", "max_abs_error", "final_loss", "train_seconds", "n_params")  # what the tables compute with
 
 
 @dataclass
@@ -30,6 +30,12 @@ class Run:
     @property
     def ok(self) -> bool:
         return self.metrics["status"] == "ok"
+
+    @property
+    def scored(self) -> bool:
+        """Whether the run has a test error (a problem without reference data has none)."""
+        value = self.metrics.get("rel_l2")
+        return isinstance(value, (int, float)) and np.isfinite(value)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -76,7 +76,7 @@ def plot_fields(
         max_error = _max_abs(error)
         error_lim = (-max_error, max_error) if max_error > 0 else (-1.0, 1.0)
         sol_ax, ref_ax, err_ax = (axes[key][i] for key in figures)
-        if d == 1:
+        if panel.along is not None:
             panel.lines(sol_ax, {"prediction": pred[name], "reference": ref[name]}, name, lim)
             panel.lines(ref_ax, {"reference": ref[name]}, name, lim)
             panel.lines(err_ax, {"error": error}, f"{name} error", error_lim, zero_line=True)
@@ -137,10 +137,15 @@ class _Panel:
         self.points, self.triangles = points, triangles
         self.names = input_names
         self.grid_shape = None if grid_shape is None else tuple(int(s) for s in grid_shape)
-        self.order = np.argsort(points[:, 0], kind="stable")
+        # The input to draw curves against: 0 for 1-D points, the most varying one for scattered
+        # points on a line (a centreline), None for a field in 2-D or 3-D.
+        self.along: int | None = 0 if points.shape[1] == 1 else None
+        if self.along is None and grid_shape is None and triangles is None and _on_a_line(points):
+            self.along = int(np.argmax(np.ptp(points, axis=0)))
+        self.order = np.argsort(points[:, self.along or 0], kind="stable")
         # Width / height of the (x, y) extent when equal aspect reads well (within a factor 3), else None.
         self.ratio = None
-        if points.shape[1] > 1 and np.ptp(points[:, 0]) > 0 and np.ptp(points[:, 1]) > 0:
+        if self.along is None and np.ptp(points[:, 0]) > 0 and np.ptp(points[:, 1]) > 0:
             ratio = float(np.ptp(points[:, 0]) / np.ptp(points[:, 1]))
             self.ratio = ratio if 1 / 3 <= ratio <= 3 else None
 
@@ -154,8 +159,9 @@ class _Panel:
     def lines(
         self, ax: Axes, curves: dict[str, np.ndarray], label: str, ylim: tuple[float, float], zero_line: bool = False
     ) -> None:
-        """1-D input: each (N,) curve against x, sorted by x, with a legend when several."""
-        x = self.points[self.order, 0]
+        """1-D input or points on a line: each (N,) curve against the input ``along``, sorted,
+        with a legend when several."""
+        x = self.points[self.order, self.along]
         for (curve_label, values), style in zip(curves.items(), ("-", "--")):
             ax.plot(x, values[self.order], style, linewidth=1.4, label=curve_label)
         if len(curves) > 1:
@@ -163,11 +169,19 @@ class _Panel:
         if zero_line:
             ax.axhline(0.0, color="gray", linewidth=0.8)
         pad = 0.05 * (ylim[1] - ylim[0])
-        ax.set(xlabel=self.names[0], ylabel=label, title=label, ylim=(ylim[0] - pad, ylim[1] + pad))
+        fixed = [f"{n} = {self.points[0, i]:.3g}" for i, n in enumerate(self.names)
+                 if i != self.along and np.ptp(self.points[:, i]) == 0]  # a centreline names where it lies
+        title = label + (f" at {', '.join(fixed)}" if fixed else "")
+        ax.set(xlabel=self.names[self.along], ylabel=label, title=title, ylim=(ylim[0] - pad, ylim[1] + pad))
         ax.set_xlim(x[0], x[-1])
 
     def colour(self, ax: Axes, values: np.ndarray, label: str, cmap: str, clim: tuple[float, float]) -> None:
-        """2-D or 3-D input: the (N,) values as a colour map with a labelled colourbar."""
+        """2-D or 3-D input: the (N,) values as a colour map with a labelled colourbar (a panel
+        saying so when no value is finite: a field without reference)."""
+        if not np.isfinite(values).any():
+            ax.text(0.5, 0.5, f"{label}: no reference", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return
         vmin, vmax = clim
         points, title = self.points, label
         if points.shape[1] == 3 and self.grid_shape is not None:
@@ -183,7 +197,11 @@ class _Panel:
                 shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax,
             )
         elif points.shape[1] == 2 and len(x) >= 3:
-            image = ax.tripcolor(Triangulation(x, y, self.triangles), values, shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax)
+            mesh = Triangulation(x, y, self.triangles)
+            given = np.isfinite(values)
+            if not given.all():  # only the triangles whose corners all have a value
+                mesh.set_mask(~given[mesh.triangles].all(axis=1))
+            image = ax.tripcolor(mesh, np.where(given, values, 0.0), shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax)
         else:
             image = ax.scatter(x, y, c=values, s=6, cmap=cmap, vmin=vmin, vmax=vmax)
         ax.figure.colorbar(image, ax=ax, label=label)
@@ -219,6 +237,13 @@ def _limits(*arrays: np.ndarray) -> tuple[float, float]:
         widen = 0.5 * max(abs(lo), 1.0)
         lo, hi = lo - widen, hi + widen
     return lo, hi
+
+
+def _on_a_line(points: np.ndarray) -> bool:
+    """Whether (N, d) points lie on one straight line (fewer than 3 distinct points count)."""
+    centred = points - points.mean(axis=0)
+    scale = max(float(np.abs(centred).max()), 1e-300)
+    return len(points) < 3 or np.linalg.matrix_rank(centred / scale, tol=1e-9) < 2
 
 
 def _max_abs(values: np.ndarray) -> float:

@@ -22,37 +22,58 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
-from scipy.spatial import Delaunay
+from scipy.spatial import Delaunay, QhullError
 from torch import Tensor
 
 from ..errors import ConfigError, KanpdeError
 from ..geometry import Domain
+from ..io.reference import read_reference
 from .conditions import Condition
 from .derivatives import Derivatives
 
 
 @dataclass
 class TestSet:
-    """Evaluation points (N, n_in), reference values (N, n_out), and the grid shape when the
-    points form a tensor-product grid in C order (None for scattered points)."""
+    """Evaluation points (N, n_in), reference values (N, n_out) with NaN where there is no
+    reference (a field or point that is written and plotted but not scored), and the grid shape
+    when the points form a tensor-product grid in C order (None for scattered points)."""
 
     points: np.ndarray
     values: np.ndarray
     grid_shape: tuple[int, ...] | None = None
     triangles: np.ndarray | None = None  # (M, 3) point indices when the points are a 2-D mesh's vertices
 
+    def scored_points(self) -> np.ndarray:
+        """How many points of each field have a reference value: (n_out,) integers."""
+        return np.isfinite(np.asarray(self.values, dtype=np.float64)).sum(axis=0)
+
     def rel_l2_fields(self, predicted: np.ndarray) -> np.ndarray:
-        """||u_f - u_ref,f||_2 / ||u_ref,f||_2 of every field f, for predictions (N, n_out): (n_out,)."""
+        """||u_f - u_ref,f||_2 / ||u_ref,f||_2 of every field f over the points where u_ref,f is
+        given, for predictions (N, n_out): (n_out,), NaN for a field without reference."""
         ref = np.asarray(self.values, dtype=np.float64)
-        return np.linalg.norm(predicted - ref, axis=0) / np.linalg.norm(ref, axis=0)
+        given = np.isfinite(ref)
+        diff = np.where(given, np.asarray(predicted, dtype=np.float64) - ref, 0.0)
+        norm = np.linalg.norm(np.where(given, ref, 0.0), axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(given.any(axis=0), np.linalg.norm(diff, axis=0) / norm, np.nan)
 
     def rel_l2(self, predicted: np.ndarray) -> float:
-        """The mean over the fields of the relative L2 error (the run's ``rel_l2``)."""
-        return float(self.rel_l2_fields(predicted).mean())
+        """The mean over the scored fields of the relative L2 error (the run's ``rel_l2``; NaN
+        when no field has a reference)."""
+        errors = self.rel_l2_fields(predicted)
+        scored = ~np.isnan(errors)
+        return float(errors[scored].mean()) if scored.any() else math.nan
+
+    def max_abs_error(self, predicted: np.ndarray) -> float:
+        """max |u - u_ref| over every given reference value (NaN when there is none)."""
+        ref = np.asarray(self.values, dtype=np.float64)
+        given = np.isfinite(ref)
+        return float(np.abs(np.asarray(predicted, dtype=np.float64) - ref)[given].max()) if given.any() else math.nan
 
 
 class Problem(ABC):
@@ -71,6 +92,7 @@ class Problem(ABC):
     residual_names: tuple[str, ...] = ("pde",)
     max_order: int = 2  # highest derivative order that ``residual`` asks for
     test_points_per_axis: int = 101
+    reference: str | Path | None = None  # a reference data file instead of exact() (config: problem.reference)
 
     domain: Domain
     conditions: Sequence[Condition]
@@ -94,8 +116,9 @@ class Problem(ABC):
         named as in ``residual_names`` for systems."""
 
     def exact(self, x: Tensor) -> Tensor:
-        """Exact solution (N, n_in) -> (N, n_out); problems without one override ``test_set``."""
-        raise NotImplementedError(f"{type(self).__name__} has no exact solution; override test_set()")
+        """Exact solution (N, n_in) -> (N, n_out), NaN where it is not known; a problem without
+        one leaves it out and may give ``reference`` data or override ``test_set``."""
+        raise NotImplementedError(f"{type(self).__name__} has no exact solution")
 
     def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(g, phi), each (N, n_out), for the output transform u = g + phi * network(x) used when
@@ -194,9 +217,18 @@ class Problem(ABC):
         return window
 
     def test_set(self) -> TestSet:
-        """Reference from ``exact`` on the domain's test points (a full grid with
-        ``test_points_per_axis`` points per axis on boxes)."""
+        """The reference data file ``reference`` (io/reference.py: any subset of the fields), or
+        ``exact`` on the domain's test points (a full grid with ``test_points_per_axis`` points
+        per axis on boxes), or, for a problem with neither, those points without reference values
+        (the prediction is written and plotted, nothing is scored; NaN from ``exact`` means the same)."""
+        if self.reference is not None:
+            x, values, triangles = read_reference(self.reference, self.inputs, self.outputs)
+            if triangles is None and x.shape[1] == 2:
+                triangles = delaunay_in(x, self.domain)
+            return TestSet(x, values, None, triangles)
         x, shape = self.domain.test_points(self.test_points_per_axis)
+        if type(self).exact is Problem.exact:
+            return TestSet(x, np.full((len(x), len(self.outputs)), np.nan), shape, None if shape else self.domain_triangles(x))
         with torch.no_grad():
             values = torch.as_tensor(self.exact(torch.as_tensor(x, dtype=torch.float64)))
         if values.shape == (len(x),) and len(self.outputs) == 1:
@@ -220,10 +252,19 @@ class Problem(ABC):
         if x.shape[1] != 2:
             return None
         cells = getattr(self.domain, "cells", None)
-        if cells is not None:
-            return cells
+        return cells if cells is not None else delaunay_in(x, self.domain)
+
+
+def delaunay_in(x: np.ndarray, domain: Domain) -> np.ndarray | None:
+    """The Delaunay triangles (M, 3) of 2-D points x (N, 2) whose centroids lie in ``domain``;
+    None for points on a line (a centreline test set) or too few to triangulate."""
+    if len(x) < 3 or np.linalg.matrix_rank(x - x.mean(axis=0), tol=1e-12 * max(np.ptp(x), 1e-300)) < 2:
+        return None
+    try:
         simplices = Delaunay(x).simplices
-        return simplices[self.domain.contains(x[simplices].mean(axis=1))]
+    except QhullError:
+        return None
+    return simplices[domain.contains(x[simplices].mean(axis=1))]
 
 
 def _weight(name: str, value: Any) -> float:

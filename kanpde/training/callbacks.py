@@ -160,15 +160,16 @@ class TimeLimit(Callback):
 
 class Evaluation(Callback):
     """The test-set error ``evaluate(net)`` every ``every`` steps (0: only at the end), as a row of
-    eval/step, eval/elapsed_s, eval/rel_l2; evaluation time does not count as training time."""
+    eval/step, eval/elapsed_s, eval/rel_l2; evaluation time does not count as training time.
+    ``evaluate=None`` (a test set without any reference value): no rows."""
 
-    def __init__(self, evaluate: Callable[[SolutionNet], float], every: int):
+    def __init__(self, evaluate: Callable[[SolutionNet], float] | None, every: int):
         self.evaluate, self.every = evaluate, every
 
     def record(self, loop: Loop, step: int, error: float | None = None) -> None:
         """The error now (``error`` when the caller has it already), as the eval row of ``step``
         (once per step)."""
-        if loop.history.last("eval/step") == step:
+        if self.evaluate is None or loop.history.last("eval/step") == step:
             return
         error = self.evaluate(loop.net) if error is None else error
         loop.history.append(**{"eval/step": step, "eval/elapsed_s": loop.elapsed, "eval/rel_l2": error})
