@@ -170,6 +170,7 @@ class OutputConfig:
     xdmf: bool = False  # also write solution.xdmf
     figures: bool = True
     progress: bool = True
+    time_slices: list[float] = field(default_factory=list)  # space-time: u(x) at these t (empty: 4, evenly spaced)
     objective: Objective = Objective.rel_l2  # the job's return value, what hydra/sweeper=optuna minimises
 
 

@@ -224,7 +224,8 @@ def _finish(cfg: DictConfig, loop: Loop, evaluation: Evaluation, x_test: torch.T
     solution = Solution(net, problem, cfg, history, metrics, loop.state_dict(), run_dir=None if out is None else out.path)
     solution.remember_test(test, pred)
     if out is not None:
-        out.write(history, test, pred, problem.inputs, problem.outputs, metrics)
+        out.write(history, test, pred, problem.inputs, problem.outputs, metrics,
+                  problem.domain.time_name if problem.has_time else None)
     return solution
 
 

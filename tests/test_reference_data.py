@@ -140,3 +140,15 @@ def test_runs_without_any_reference_train_write_and_compare(tmp_path):
     assert "Runs without reference data" in table and "- Source / kan_small: 1 of 1 finished runs" in table
     assert (tmp_path / "cmp" / "Source_convergence.png").exists() and (tmp_path / "cmp" / "Source_fields.png").exists()
     assert not (tmp_path / "cmp" / "Source_error_vs_params.png").exists()  # no error to draw against size
+
+
+def test_a_space_time_problem_draws_its_solution_at_chosen_times(tmp_path):
+    """heat1d with output.time_slices=[0,0.5,1]: time_slices.png, looked at: three coloured
+    prediction curves and the dashed black reference, on a drawn (not blank) canvas."""
+    kanpde.solve("heat1d", "kan_small", overrides=[*QUICK, "output.time_slices=[0,0.5,1]"], run_dir=tmp_path / "run")
+    image = imread(tmp_path / "run" / "time_slices.png")[..., :3]
+    assert image.shape[1] > 500 and image.std() > 0.05
+    colours = {c: np.all(np.abs(image - np.array(rgb)) < 0.08, axis=-1).sum()
+               for c, rgb in {"C0": (0.12, 0.47, 0.71), "C1": (1.0, 0.5, 0.05), "C2": (0.17, 0.63, 0.17)}.items()}
+    assert all(n > 200 for n in colours.values()), colours  # one curve per chosen time
+    assert not np.all(np.abs(image - np.array((0.84, 0.15, 0.16))) < 0.08, axis=-1).sum() > 200  # no fourth (C3)

@@ -89,6 +89,43 @@ def plot_fields(
     return [path for filename, fig in figures.items() for path in save_figure(fig, outdir / filename, dpi=DPI)]
 
 
+def plot_time_slices(path: str | Path, points: np.ndarray, predicted: dict[str, np.ndarray],
+                     reference: dict[str, np.ndarray], input_names: Sequence[str], time_input: str,
+                     times: Sequence[float] = ()) -> Path | None:
+    """Write ``path`` (``time_slices.png``): each field u(x) at chosen times of a space-time test
+    set, the prediction solid and the reference dashed in the same colour, one panel per field.
+
+    ``points`` (N, 2): one space input and ``time_input``; ``times``: the times wanted (each drawn at
+    the nearest time the points have; empty: 4 evenly spaced from the first to the last). Returns
+    None (and writes nothing) unless the points have exactly one space input.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2 or time_input not in input_names:
+        return None
+    it = list(input_names).index(time_input)
+    x, t = points[:, 1 - it], points[:, it]
+    present = np.unique(t)
+    wanted = list(times) or list(np.linspace(present[0], present[-1], 4))
+    chosen = sorted({float(present[np.argmin(np.abs(present - w))]) for w in wanted})
+    names = list(predicted)
+    fig = Figure(figsize=(max(6.0, 4.2 * len(names)), 3.4), layout="constrained")
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names):
+        for k, when in enumerate(chosen):
+            at = np.flatnonzero(t == when)
+            at = at[np.argsort(x[at], kind="stable")]
+            colour = f"C{k % 10}"
+            ax.plot(x[at], predicted[name][at], "-", color=colour, linewidth=1.4, label=f"{time_input} = {when:.3g}")
+            if np.isfinite(reference[name][at]).any():
+                ax.plot(x[at], reference[name][at], "--", color="black", linewidth=0.9, alpha=0.8,
+                        label="reference" if k == 0 else None)
+        ax.set(xlabel=input_names[1 - it], ylabel=name, title=f"{name}({input_names[1 - it]}) at chosen times")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle("Prediction (solid) and reference (dashed)")
+    return save_figure(fig, Path(path), dpi=DPI)[0]
+
+
 def plot_history(path: str | Path, history: dict[str, np.ndarray]) -> Path:
     """Write the loss curves of a run to the PNG file ``path`` (e.g. ``run/loss.png``).
 

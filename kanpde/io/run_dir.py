@@ -15,7 +15,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from ..errors import ConfigError, KanpdeError, first_line
-from .figures import plot_fields, plot_history
+from .figures import plot_fields, plot_history, plot_time_slices
 from .files import atomic_path, load_checkpoint, make_folder, read_json, save_checkpoint, write_history, write_json
 from .vtu import write_solution
 
@@ -109,9 +109,10 @@ class RunDirectory:
         save_checkpoint(self.path / CHECKPOINT, {"loop": dict(state), "config": self.config, "kanpde_version": __version__})
 
     def write(self, history: Mapping[str, np.ndarray], test: TestSet, prediction: np.ndarray, inputs: Sequence[str],
-              outputs: Sequence[str], metrics: Mapping[str, Any]) -> None:
+              outputs: Sequence[str], metrics: Mapping[str, Any], time_input: str | None = None) -> None:
         """history.h5, solution.vtu (+ .xdmf) of ``prediction`` (N, n_out) on ``test``, the figures
-        and, last, metrics.json."""
+        (with ``time_input``, the name of a space-time problem's time: u(x) at ``output.time_slices``
+        too) and, last, metrics.json."""
         if not self.writes:
             return
         output = self.config["output"]
@@ -127,6 +128,9 @@ class RunDirectory:
             reference = {n: ref[:, i] for i, n in enumerate(outputs)}
             plot_fields(self.path, test.points, predicted, reference, inputs, test.grid_shape, test.triangles)
             plot_history(self.path / "loss.png", history)
+            if time_input is not None:
+                plot_time_slices(self.path / "time_slices.png", test.points, predicted, reference, inputs, time_input,
+                                 output.get("time_slices") or ())
         write_json(self.path / METRICS, metrics)
 
 
