@@ -6,6 +6,7 @@ from .allen_cahn import (
     allen_cahn_periodic_interp,
 )
 from .cole_hopf import burgers_cole_hopf, burgers_cole_hopf_dx, burgers_reference_grid
+from .kdv import kdv
 
 __all__ = [
     "allen_cahn_dirichlet",
@@ -15,4 +16,5 @@ __all__ = [
     "burgers_cole_hopf",
     "burgers_cole_hopf_dx",
     "burgers_reference_grid",
+    "kdv",
 ]

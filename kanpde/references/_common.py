@@ -9,24 +9,28 @@ LevelData = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 def _phi_coefficients(lh: np.ndarray, n_contour: int) -> tuple[np.ndarray, ...]:
-    """ETDRK4 scalars for real z = h*lambda (n,): e^z, e^(z/2) and Q, f1, f2, f3 (divided by h).
+    """ETDRK4 scalars for z = h*lambda (n,): e^z, e^(z/2) and Q, f1, f2, f3 (divided by h).
 
     Kassam & Trefethen (2005): the phi-function combinations are averaged over a circle of radius 1
-    around each z, which avoids the cancellation of the closed forms for small |z|.
+    around each z, which avoids the cancellation of the closed forms for small |z|. For real z the
+    upper half circle suffices (the mean's real part); complex z (dispersive terms) take the whole.
     """
-    r = np.exp(1j * np.pi * (np.arange(1, n_contour + 1) - 0.5) / n_contour)
+    real = not np.iscomplexobj(lh)
+    r = np.exp(1j * np.pi * (np.arange(1, n_contour + 1) - 0.5) / n_contour * (1 if real else 2))
     z = lh[:, None] + r
     ez = np.exp(z)
-    q = np.mean((np.exp(z / 2) - 1) / z, axis=1).real
-    f1 = np.mean((-4 - z + ez * (4 - 3 * z + z * z)) / z**3, axis=1).real
-    f2 = np.mean((2 + z + ez * (z - 2)) / z**3, axis=1).real
-    f3 = np.mean((-4 - 3 * z - z * z + ez * (4 - z)) / z**3, axis=1).real
+    parts = [np.mean((np.exp(z / 2) - 1) / z, axis=1),
+             np.mean((-4 - z + ez * (4 - 3 * z + z * z)) / z**3, axis=1),
+             np.mean((2 + z + ez * (z - 2)) / z**3, axis=1),
+             np.mean((-4 - 3 * z - z * z + ez * (4 - z)) / z**3, axis=1)]
+    q, f1, f2, f3 = (p.real for p in parts) if real else parts
     return np.exp(lh), np.exp(lh / 2), q, f1, f2, f3
 
 
 def etdrk4(v0: np.ndarray, lam: np.ndarray, nonlinear: Callable[[np.ndarray], np.ndarray],
            n_levels: int, dt: float, n_contour: int = 32) -> np.ndarray:
-    """Integrate v' = lam * v + N(v) (lam real, shape (n,)) on t in [0, 1]; states at n_levels uniform times.
+    """Integrate v' = lam * v + N(v) (lam real or complex, shape (n,)) on t in [0, 1]; states at n_levels
+    uniform times.
 
     Each interval 1/(n_levels-1) is split into equal steps no longer than dt. Returns (n_levels, n).
     """
