@@ -93,7 +93,7 @@ def plot_time_slices(path: str | Path, points: np.ndarray, predicted: dict[str, 
                      reference: dict[str, np.ndarray], input_names: Sequence[str], time_input: str,
                      times: Sequence[float] = ()) -> Path | None:
     """Write ``path`` (``time_slices.png``): each field u(x) at chosen times of a space-time test
-    set, the prediction solid and the reference dashed in the same colour, one panel per field.
+    set, the prediction solid (a colour per time) and the reference dashed black, one panel per field.
 
     ``points`` (N, 2): one space input and ``time_input``; ``times``: the times wanted (each drawn at
     the nearest time the points have; empty: 4 evenly spaced from the first to the last). Returns
