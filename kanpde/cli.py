@@ -3,8 +3,9 @@
 Errors from bad input are printed as one line, ``kanpde: error: ...``, with exit code 1 (a run
 stopped by SIGTERM or SIGINT: 128 + the signal number, after its checkpoint and outputs are
 written); pass ``debug=true`` to see the traceback instead. Under ``torchrun`` (WORLD_SIZE > 1)
-every process joins one data-parallel run (training/distributed.py); rank 0 reports and writes. The run writes its own .hydra/config.yaml
-and overrides.yaml once its checks have passed, so a refused start leaves a run directory as it was.
+every process joins one data-parallel run (training/distributed.py); rank 0 reports and writes.
+The run writes its own .hydra/config.yaml and overrides.yaml once its checks have passed, so a
+refused start leaves a run directory as it was.
 """
 from __future__ import annotations
 
@@ -47,8 +48,9 @@ def _app(cfg: DictConfig) -> float:
     objective = float(metrics[choice(cfg.output.objective)])
     if os.environ.get("RANK", "0") != "0":
         return objective
-    print(f"{metrics['problem']} / {metrics['model']}: rel_l2={metrics['rel_l2']:.3e} "
-          f"max_abs_error={metrics['max_abs_error']:.3e} train_seconds={metrics['train_seconds']:.1f} "
+    scores = (f"rel_l2={metrics['rel_l2']:.3e} max_abs_error={metrics['max_abs_error']:.3e}"
+              if math.isfinite(metrics["rel_l2"]) else f"no reference data, final_loss={metrics['final_loss']:.3e}")
+    print(f"{metrics['problem']} / {metrics['model']}: {scores} train_seconds={metrics['train_seconds']:.1f} "
           f"steps={'+'.join(str(metrics[f'{name}_steps']) for name in cfg.optim.phases)} -> {runtime.output_dir}")
     return objective
 

@@ -132,6 +132,19 @@ def test_multirun_leaves_one_folder_per_job(tmp_path):
     assert [m["model"] for m in metrics] == ["kan", "mlp"] and all(m["status"] == "ok" for m in metrics)
 
 
+def test_a_problem_without_reference_reports_its_loss(tmp_path):
+    """No exact(), no data: the run trains, writes everything and says it has nothing to score;
+    with output.objective=final_loss it can still be compared and searched."""
+    shutil.copytree(HERE / "userland", tmp_path / "userland")
+    user = tmp_path / "userland"
+    result = run_cli("--config-dir", "conf", "problem=my_source1d", *QUICK, "hydra.run.dir=run", cwd=user)
+    assert result.returncode == 0, result.stderr
+    assert "my_source1d / kan: no reference data, final_loss=" in result.stdout
+    metrics = json.loads((user / "run" / "metrics.json").read_text())
+    assert metrics["rel_l2"] is None and metrics["status"] == "ok" and metrics["final_loss"] > 0
+    assert {"solution.vtu", "history.h5", "checkpoint.pt"} <= {p.name for p in (user / "run").iterdir()}
+
+
 def test_a_problem_outside_the_library(tmp_path):
     shutil.copytree(HERE / "userland", tmp_path / "userland")
     user = tmp_path / "userland"

@@ -20,3 +20,17 @@ class Poisson1D(Problem):
 
     def exact(self, x):
         return torch.sin(self.k * x[:, :1])
+
+
+class Source1D(Problem):
+    """-u'' = 1 on [0, 1], u = 0 at the ends, given without its solution (a problem with no reference)."""
+
+    inputs, outputs = ("x",), ("u",)
+
+    def __init__(self, weights=None):
+        super().__init__(weights)
+        self.domain = Interval(0.0, 1.0)
+        self.conditions = [Dirichlet("ends", value=0.0)]
+
+    def residual(self, x, u, d):
+        return d("u", "x", "x") + 1.0
