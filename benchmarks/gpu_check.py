@@ -34,18 +34,10 @@ import torch
 
 import kanpde
 from kanpde.build import build_net, instantiate_problem
-from kanpde.config import register_configs
+from kanpde.config import compose
 from kanpde.pde.residuals import pointwise_residuals
 
 WARMUP = 20
-
-
-def compose(problem: str, *overrides: str):
-    from hydra import compose as hydra_compose, initialize_config_module
-
-    register_configs()
-    with initialize_config_module("kanpde.conf", version_base="1.3"):
-        return hydra_compose("config", overrides=[f"problem={problem}", *overrides])
 
 
 def cuda_tests() -> str:
@@ -57,7 +49,7 @@ def cuda_tests() -> str:
 def jets_vs_autograd(device: torch.device, n: int) -> str:
     rows = []
     for name in ("poisson2d", "burgers1d"):
-        cfg = compose(name, "model=kan", "model.basis=bspline")
+        cfg = compose(name, "kan", ["model.basis=bspline"])
         problem = instantiate_problem(cfg.problem)
         torch.manual_seed(0)
         net = build_net(problem, cfg.model, torch.float64, device)

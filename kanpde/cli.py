@@ -19,8 +19,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from .config import choice, describe, register_configs
-from .errors import KanpdeError
+from .config import choice, register_configs
+from .errors import KanpdeError, describe
 
 register_configs()
 _failed_jobs: list[str] = []  # run directories whose job failed (a multirun carries on past them)
