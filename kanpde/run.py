@@ -109,8 +109,9 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
 
     torch.manual_seed(cfg.seed)
     net = build_net(problem, cfg.model, dtype, device)
-    test = problem.test_set()
-    problem.check_test_set(test)
+    sets = problem.test_sets()
+    problem.check_test_sets(sets)
+    test = TestSet.score(sets, len(problem.inputs), len(problem.outputs))  # what rel_l2 measures
     problem.to(device, dtype)
     x_test = torch.as_tensor(test.points, dtype=dtype, device=device)
     scored = test.scored_points().any()  # without any reference value there is no error to follow
@@ -150,18 +151,18 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
     if signals:
         if out is not None and not at_once:
             out.save_checkpoint(loop.state_dict())
-        solution = _finish(cfg, loop, evaluation, x_test, test, base, "interrupted", out)
+        solution = _finish(cfg, loop, evaluation, x_test, test, sets, base, "interrupted", out)
         name = signal.Signals(signals[0]).name
         kept = ("the last checkpoint is kept" if at_once else "checkpoint written") + "; continue with resume=true"
         where = f" in {out.path}: {kept}" if out is not None else ""
         error: KanpdeError = Interrupted(f"interrupted by {name} at step {loop.global_step}{where}", signals[0])
     elif failed is not None:
         kind = "diverged" if isinstance(failed, DivergedError) else "stalled"
-        solution = _finish(cfg, loop, evaluation, x_test, test, base, f"{kind}: {failed}", out)
+        solution = _finish(cfg, loop, evaluation, x_test, test, sets, base, f"{kind}: {failed}", out)
         where = f" (outputs written to {out.path})" if out is not None else ""
         error = type(failed)(f"{solution.metrics['status']}{where}")
     else:
-        return _finish(cfg, loop, evaluation, x_test, test, base, "ok", out)
+        return _finish(cfg, loop, evaluation, x_test, test, sets, base, "ok", out)
     error.solution = solution  # type: ignore[attr-defined]
     raise error from None
 
@@ -198,21 +199,24 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     return Loop(loss, phases, steps), evaluation
 
 
-def _finish(cfg: DictConfig, loop: Loop, evaluation: Evaluation, x_test: torch.Tensor, test: TestSet, base: dict,
-            status: str, out: RunDirectory | None) -> Solution:
-    """The final evaluation and metrics; the Solution; its files when there is a run directory."""
+def _finish(cfg: DictConfig, loop: Loop, evaluation: Evaluation, x_test: torch.Tensor, test: TestSet,
+            sets: dict[str, TestSet], base: dict, status: str, out: RunDirectory | None) -> Solution:
+    """The final evaluation and metrics on the score ``test`` and on each of the named ``sets``; the
+    Solution; its files when there is a run directory."""
     net, problem = loop.net, loop.loss.problem
     pred = predict(net, x_test)
-    errors, rel_l2 = test.rel_l2_fields(pred), test.rel_l2(pred)
+    predictions = {name: predict(net, x_test.new_tensor(s.points)) for name, s in sets.items()}
+    rel_l2 = test.rel_l2(pred)
     evaluation.record(loop, loop.last_step, rel_l2)
     total, terms = loop.loss()
     history = loop.history.arrays()
     phases = history.get("phase", np.zeros(0))
-    counts = test.scored_points()
+    score = test.summary(pred, problem.outputs)
     metrics = {**base, "rel_l2": rel_l2,  # NaN (null in metrics.json) when no field has a reference
-               "rel_l2_fields": {n: float(e) for n, e, c in zip(problem.outputs, errors, counts) if c},
-               "max_abs_error": test.max_abs_error(pred),
-               "scored_points": {n: int(c) for n, c in zip(problem.outputs, counts)},
+               "rel_l2_fields": score["rel_l2_fields"], "max_abs_error": test.max_abs_error(pred),
+               "max_abs_error_fields": score["max_abs_error_fields"], "rms_error_fields": score["rms_error_fields"],
+               "scored_points": score["scored_points"],
+               "test_sets": {name: s.summary(predictions[name], problem.outputs) for name, s in sets.items()},
                "final_loss": float(total.detach()), "final_loss_terms": terms,
                **{f"{name}_steps": int((phases == PHASES.get(name).code).sum()) for name in PHASES.names()},
                "train_seconds": loop.elapsed, "status": status,
@@ -222,9 +226,9 @@ def _finish(cfg: DictConfig, loop: Loop, evaluation: Evaluation, x_test: torch.T
         metrics.update({"unknowns": found, "unknowns_true": true,
                         "unknowns_rel_error": {k: abs(found[k] - v) / abs(v) for k, v in true.items() if v != 0}})
     solution = Solution(net, problem, cfg, history, metrics, loop.state_dict(), run_dir=None if out is None else out.path)
-    solution.remember_test(test, pred)
+    solution.remember_test(sets, predictions)
     if out is not None:
-        out.write(history, test, pred, problem.inputs, problem.outputs, metrics,
+        out.write(history, sets, predictions, problem.inputs, problem.outputs, metrics,
                   problem.domain.time_name if problem.has_time else None)
     return solution
 

@@ -50,8 +50,8 @@ class Solution:
                  metrics: Mapping[str, Any], state: Mapping[str, Any], run_dir: Path | None = None):
         self.net, self.problem, self.config = net.eval(), problem, config
         self.history, self.metrics, self.state, self.run_dir = dict(history), dict(metrics), state, run_dir
-        self._test: TestSet | None = None
-        self._test_prediction: np.ndarray | None = None
+        self._sets: dict[str, TestSet] | None = None
+        self._predictions: dict[str, np.ndarray] = {}
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -117,23 +117,29 @@ class Solution:
         raise KanpdeError(f"cannot read the derivative {name!r}: write the field ({', '.join(self.outputs)}), '_', "
                           f"then inputs ({', '.join(self.inputs)}), e.g. {self.outputs[0]}_{self.inputs[0] * 2}")
 
-    # ----- the test set -------------------------------------------------------------------------------
+    # ----- the test sets ------------------------------------------------------------------------------
+    @property
+    def test_sets(self) -> dict[str, TestSet]:
+        """The problem's named test sets: evaluation points and reference values (computed once)."""
+        if self._sets is None:
+            self._sets = self.problem.test_sets()
+        return self._sets
+
     @property
     def test_set(self) -> TestSet:
-        """The problem's evaluation points and reference values (computed once)."""
-        if self._test is None:
-            self._test = self.problem.test_set()
-        return self._test
+        """What the run's errors are measured on: the scored test sets together (pde/test_set.py)."""
+        return TestSet.score(self.test_sets, len(self.inputs), len(self.outputs))
 
-    def remember_test(self, test: TestSet, prediction: np.ndarray) -> None:
-        """Keep a test set and the prediction on it already computed (by the run)."""
-        self._test, self._test_prediction = test, prediction
+    def remember_test(self, sets: Mapping[str, TestSet], predictions: Mapping[str, np.ndarray]) -> None:
+        """Keep the test sets and the predictions on them already computed (by the run)."""
+        self._sets, self._predictions = dict(sets), dict(predictions)
 
-    def test_prediction(self) -> np.ndarray:
-        """The solution on the test set's points, float64: (N, n_out)."""
-        if self._test_prediction is None:
-            self._test_prediction = predict(self.net, self._points(self.test_set.points))
-        return self._test_prediction
+    def test_predictions(self) -> dict[str, np.ndarray]:
+        """The solution on each test set's points, float64: name -> (N, n_out)."""
+        for name, test in self.test_sets.items():
+            if name not in self._predictions:
+                self._predictions[name] = predict(self.net, self._points(test.points))
+        return self._predictions
 
     # ----- files --------------------------------------------------------------------------------------
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
@@ -145,7 +151,8 @@ class Solution:
         out.path.mkdir(parents=True, exist_ok=True)
         out.write_config()
         out.save_checkpoint(self.state)
-        out.write(self.history, self.test_set, self.test_prediction(), self.inputs, self.outputs, self.metrics)
+        out.write(self.history, self.test_sets, self.test_predictions(), self.inputs, self.outputs, self.metrics,
+                  self.problem.domain.time_name if self.problem.has_time else None)
         return out.path
 
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 import matplotlib.image
 import numpy as np
 import pytest
-from kanpde.io.figures import DPI, plot_fields, plot_history
+from kanpde.io.figures import DPI, _Panel, plot_fields, plot_history, plot_test_set
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def check_png(path, min_width_in=3.0, max_width_in=15.0):
-    """``path`` is a PNG that matplotlib reads back at a plausible size (in inches at DPI)."""
+def check_png(path, min_width_in=3.0, max_width_in=15.0, rows=1):
+    """``path`` is a PNG that matplotlib reads back at a plausible size (in inches at DPI) for
+    ``rows`` rows of panels."""
     assert path.read_bytes()[:8] == PNG_SIGNATURE
     image = matplotlib.image.imread(path)
     height, width = image.shape[:2]
     assert min_width_in * DPI <= width <= max_width_in * DPI
-    assert 2.0 * DPI <= height <= 6.0 * DPI
+    assert 2.0 * DPI * rows <= height <= 6.0 * DPI * rows
     assert image.std() > 0.01  # not a blank canvas
     return width
 
@@ -25,10 +26,10 @@ def grid(*axes):
     return np.stack([m.ravel() for m in mesh], axis=1), tuple(len(a) for a in axes)
 
 
-def check_fields(outdir, written):
+def check_fields(outdir, written, rows=1):
     assert written == [outdir / "solution.png", outdir / "reference.png", outdir / "error.png"]
     assert sorted(p.name for p in outdir.iterdir()) == ["error.png", "reference.png", "solution.png"]
-    return [check_png(path) for path in written]
+    return [check_png(path, rows=rows) for path in written]
 
 
 def test_1d(tmp_path):
@@ -55,7 +56,7 @@ def test_2d_scattered_constant_and_exact(tmp_path):
 def test_3d_grid_and_scattered(tmp_path):
     points, shape = grid(np.linspace(0, 1, 6), np.linspace(0, 1, 5), np.linspace(0, 2, 7))
     u = points.sum(axis=1)
-    check_fields(tmp_path / "grid", plot_fields(tmp_path / "grid", points, {"u": u}, {"u": 0.9 * u}, "xyz", shape))
+    check_fields(tmp_path / "grid", plot_fields(tmp_path / "grid", points, {"u": u}, {"u": 0.9 * u}, "xyz", shape), rows=3)
     cloud = np.random.default_rng(2).uniform(size=(100, 3))
     v = cloud[:, 0]
     check_fields(tmp_path / "cloud", plot_fields(tmp_path / "cloud", cloud, {"v": v}, {"v": v**2}, ["x", "y", "t"]))
@@ -136,3 +137,33 @@ def test_history_minimal_keys(tmp_path):
 def test_history_needs_loss(tmp_path):
     with pytest.raises(ValueError, match="'loss'"):
         plot_history(tmp_path / "loss.png", {"step": np.arange(3)})
+
+
+def test_3d_grid_planes():
+    """A 3-D grid is drawn on planes: the middle plane across each input, or for a space-time grid
+    the layers nearest the chosen times (3 evenly spaced by default); each plane's values are the
+    field there."""
+    points, shape = grid(np.linspace(0, 1, 5), np.linspace(0, 2, 9), np.linspace(0, 1, 11))
+    u = points[:, 0] + 10 * points[:, 1] + 100 * points[:, 2]
+    panel = _Panel(points, ["x", "y", "z"], shape)
+    assert panel.views == [(0, 2), (1, 4), (2, 5)]
+    assert [panel.plane_name(v) for v in panel.views] == ["x = 0.5", "y = 1", "z = 0.5"]
+    xy, values, plane_shape, names, _ = panel._plane(u, 1, 4)  # y = 1: u = x + 10 + 100 z
+    assert names == ["x", "z"] and plane_shape == (5, 11)
+    np.testing.assert_allclose(values, xy[:, 0] + 10 + 100 * xy[:, 1])
+    timed = _Panel(points, ["x", "y", "t"], shape, time_input="t")
+    assert [timed.plane_name(v) for v in timed.views] == ["t = 0", "t = 0.5", "t = 1"]
+    chosen = _Panel(points, ["x", "y", "t"], shape, time_input="t", times=[0.31, 0.9])
+    assert [chosen.plane_name(v) for v in chosen.views] == ["t = 0.3", "t = 0.9"]
+
+
+def test_a_line_test_set_with_published_points(tmp_path):
+    """A test set on a line with reference values at a few points (a centreline table): a figure of
+    two rows (prediction with the reference as markers, then the error at those points)."""
+    y = np.linspace(0, 1, 101)
+    points = np.stack([np.full_like(y, 0.5), y], axis=1)
+    ref = np.full_like(y, np.nan)
+    ref[::10] = np.sin(y[::10])
+    path = plot_test_set(tmp_path / "centre.png", points, {"u": np.sin(y), "p": y}, {"u": ref, "p": np.full_like(y, np.nan)},
+                         ["x", "y"], "centreline")
+    check_png(path, rows=2)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from kanpde.errors import ConfigError
-from kanpde.pde import condition_data, derivatives
+from kanpde.pde import TestSet, condition_data, derivatives
 from kanpde.problems import Poisson2D
 
 from helpers import PROBLEMS, make_config, make_problem, train
@@ -55,16 +55,21 @@ def test_reference_satisfies_pde_and_conditions(name):
 
 
 @pytest.mark.parametrize("name", PROBLEMS)
-def test_test_set_matches_the_domain(name):
+def test_test_sets_match_the_domain(name):
+    """Every named test set lies in the domain; every shipped problem is scored somewhere, and each
+    scored field has a nonzero reference (rel L2 divides by its norm)."""
     problem = make_problem(name)
-    test = problem.test_set()
-    n_in, n_out = len(problem.inputs), len(problem.outputs)
-    assert test.points.ndim == 2 and test.points.shape[1] == n_in
-    assert test.values.shape == (len(test.points), n_out) and np.isfinite(test.values).all()
-    assert np.all(problem.domain.contains(test.points))
-    if test.grid_shape is not None:
-        assert int(np.prod(test.grid_shape)) == len(test.points)
-    assert np.linalg.norm(test.values, axis=0).min() > 0  # rel L2 needs a nonzero reference
+    sets = problem.test_sets()
+    problem.check_test_sets(sets)
+    for test in sets.values():
+        assert np.all(problem.domain.contains(test.points))
+        if test.grid_shape is not None:
+            assert int(np.prod(test.grid_shape)) == len(test.points)
+    score = TestSet.score(sets, len(problem.inputs), len(problem.outputs))
+    given = np.isfinite(score.values)
+    assert given.any()
+    for f in np.flatnonzero(given.any(axis=0)):
+        assert np.linalg.norm(score.values[given[:, f], f]) > 0
 
 
 @pytest.mark.parametrize("model", ["kan_small", "mlp_small"])
@@ -76,7 +81,7 @@ def test_short_training_runs_and_writes_metrics(name, model, tmp_path):
     metrics = train(cfg, tmp_path, name, model)
     assert metrics["status"] == "ok" and np.isfinite(metrics["rel_l2"])
     outputs = make_problem(name).outputs
-    assert set(metrics["rel_l2_fields"]) == set(outputs)
+    assert set(metrics["rel_l2_fields"]) == {f for f, count in metrics["scored_points"].items() if count} != set()
     arrays = meshio.read(tmp_path / "solution.vtu").point_data
     assert {f"{f}{suffix}" for f in outputs for suffix in ("", "_ref", "_error")} <= set(arrays)
     assert json.loads((tmp_path / "metrics.json").read_text())["final_loss"] == metrics["final_loss"]

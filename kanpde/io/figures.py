@@ -31,6 +31,8 @@ def plot_fields(
     input_names: Sequence[str],
     grid_shape: tuple[int, ...] | None = None,
     triangles: np.ndarray | None = None,
+    time_input: str | None = None,
+    times: Sequence[float] = (),
 ) -> list[Path]:
     """Write ``solution.png``, ``reference.png`` and ``error.png`` into ``outdir``.
 
@@ -38,6 +40,8 @@ def plot_fields(
     ``predicted`` and ``reference``: the same field names, each an (N,) array; one panel per
     field. ``grid_shape``: shape of the tensor grid the points come from (C order), if any;
     ``triangles`` (M, 3): the triangles of scattered 2-D points (else a Delaunay triangulation).
+    A 3-D grid is drawn as planes, one row each: at ``times`` (else 3 evenly spaced) across the
+    input ``time_input`` of a space-time problem, else the middle plane across each input.
     Prediction and reference of a field share one colour scale; the error (prediction -
     reference) uses a symmetric diverging one. Returns the three paths.
     """
@@ -61,32 +65,67 @@ def plot_fields(
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    panel = _Panel(points, list(input_names), grid_shape, triangles)
-    names = list(pred)
+    panel = _Panel(points, list(input_names), grid_shape, triangles, time_input, times)
+    names, views = list(pred), panel.views
     width = panel.figure_width(len(names))
     figures = {
-        "solution.png": _field_figure(len(names), width, "Prediction"),
-        "reference.png": _field_figure(len(names), width, "Reference"),
-        "error.png": _field_figure(len(names), width, "Error (prediction \N{MINUS SIGN} reference)"),
+        "solution.png": _field_figure(len(views), len(names), width, "Prediction"),
+        "reference.png": _field_figure(len(views), len(names), width, "Reference"),
+        "error.png": _field_figure(len(views), len(names), width, "Error (prediction \N{MINUS SIGN} reference)"),
     }
-    axes = {key: fig.axes for key, fig in figures.items()}
-    for i, name in enumerate(names):
-        lim = _limits(pred[name], ref[name])
-        error = pred[name] - ref[name]
-        max_error = _max_abs(error)
-        error_lim = (-max_error, max_error) if max_error > 0 else (-1.0, 1.0)
-        sol_ax, ref_ax, err_ax = (axes[key][i] for key in figures)
-        if panel.along is not None:
-            panel.lines(sol_ax, {"prediction": pred[name], "reference": ref[name]}, name, lim)
-            panel.lines(ref_ax, {"reference": ref[name]}, name, lim)
-            panel.lines(err_ax, {"error": error}, f"{name} error", error_lim, zero_line=True)
-        else:
-            panel.colour(sol_ax, pred[name], name, FIELD_CMAP, lim)
-            panel.colour(ref_ax, ref[name], name, FIELD_CMAP, lim)
-            panel.colour(err_ax, error, f"{name} error", ERROR_CMAP, error_lim)
-        n_bad = int(np.count_nonzero(~np.isfinite(error)))
-        err_ax.set_title(f"{name}: max |error| = {max_error:.3g}" + (f" ({n_bad} non-finite)" if n_bad else ""))
+    for row, view in enumerate(views):
+        for i, name in enumerate(names):
+            _draw_field(panel, name, pred[name], ref[name], *(fig.axes[row * len(names) + i] for fig in figures.values()),
+                        view=view)
     return [path for filename, fig in figures.items() for path in save_figure(fig, outdir / filename, dpi=DPI)]
+
+
+def _draw_field(panel: "_Panel", name: str, pred: np.ndarray, ref: np.ndarray, sol_ax: Axes, ref_ax: Axes | None,
+                err_ax: Axes, view: tuple[int, int] | None = None) -> None:
+    """One field (N,): prediction, reference (one colour scale; no axis: not drawn apart) and error
+    (symmetric scale), on the plane ``view`` of a 3-D grid (the colour scales cover the whole field)."""
+    lim = _limits(pred, ref)
+    error = pred - ref
+    max_error = _max_abs(error)
+    error_lim = (-max_error, max_error) if max_error > 0 else (-1.0, 1.0)
+    if panel.along is not None:
+        panel.lines(sol_ax, {"prediction": pred, "reference": ref}, name, lim)
+        if ref_ax is not None:
+            panel.lines(ref_ax, {"reference": ref}, name, lim)
+        panel.lines(err_ax, {"error": error}, f"{name} error", error_lim, zero_line=True)
+    else:
+        panel.colour(sol_ax, pred, name, FIELD_CMAP, lim, view)
+        if ref_ax is not None:
+            panel.colour(ref_ax, ref, name, FIELD_CMAP, lim, view)
+        panel.colour(err_ax, error, f"{name} error", ERROR_CMAP, error_lim, view)
+    n_bad = int(np.count_nonzero(~np.isfinite(pred)))
+    where = ""
+    if view is not None:  # the largest error on this plane
+        where, max_error = f" at {panel.plane_name(view)}", _max_abs(panel._plane(error, *view)[1])
+    err_ax.set_title(f"{name}{where}: max |error| = {max_error:.3g}" + (f" ({n_bad} non-finite)" if n_bad else ""))
+
+
+def plot_test_set(path: str | Path, points: np.ndarray, predicted: dict[str, np.ndarray],
+                  reference: dict[str, np.ndarray], input_names: Sequence[str], title: str,
+                  grid_shape: tuple[int, ...] | None = None, triangles: np.ndarray | None = None) -> Path:
+    """Write ``path`` (``<name>.png`` of a named test set), titled ``title``: a column per field
+    with a reference (and per plane of a 3-D grid), with the prediction, the reference and the
+    error in rows as in solution/reference/error.png; on a line, prediction and reference share
+    the first row."""
+    points = np.asarray(points, dtype=np.float64)
+    panel = _Panel(points, list(input_names), grid_shape, triangles)
+    names = [n for n in predicted if np.isfinite(reference[n]).any()] or list(predicted)
+    columns = [(name, view) for name in names for view in panel.views]
+    rows = 2 if panel.along is not None else 3
+    fig = Figure(figsize=(panel.figure_width(len(columns)), rows * PANEL_HEIGHT), layout="constrained")
+    axes = fig.subplots(rows, len(columns), squeeze=False)
+    for i, (name, view) in enumerate(columns):
+        sol_ax, *rest = axes[:, i]
+        ref_ax, err_ax = rest if rows == 3 else (None, rest[0])
+        _draw_field(panel, name, np.asarray(predicted[name], dtype=np.float64),
+                    np.asarray(reference[name], dtype=np.float64), sol_ax, ref_ax, err_ax, view)
+    fig.suptitle(title)
+    return save_figure(fig, Path(path), dpi=DPI)[0]
 
 
 def plot_time_slices(path: str | Path, points: np.ndarray, predicted: dict[str, np.ndarray],
@@ -170,7 +209,7 @@ class _Panel:
     """Draws one field on one axis, for points (N, d) with input names and optional grid."""
 
     def __init__(self, points: np.ndarray, input_names: list[str], grid_shape: tuple[int, ...] | None,
-                 triangles: np.ndarray | None = None):
+                 triangles: np.ndarray | None = None, time_input: str | None = None, times: Sequence[float] = ()):
         self.points, self.triangles = points, triangles
         self.names = input_names
         self.grid_shape = None if grid_shape is None else tuple(int(s) for s in grid_shape)
@@ -180,11 +219,18 @@ class _Panel:
         if self.along is None and grid_shape is None and triangles is None and _on_a_line(points):
             self.along = int(np.argmax(np.ptp(points, axis=0)))
         self.order = np.argsort(points[:, self.along or 0], kind="stable")
+        # A 3-D grid is drawn as planes (axis, layer): at chosen times of a time input, else the
+        # middle plane across each axis; anything else as one view (None).
+        self.views: list[tuple[int, int] | None] = [None]
+        if points.shape[1] == 3 and self.grid_shape is not None:
+            it = list(input_names).index(time_input) if time_input in input_names else None
+            self.views = ([(it, k) for k in self._layers(it, times, 3)] if it is not None
+                          else [(axis, k) for axis in range(3) for k in self._layers(axis)])
         # Width / height of the (x, y) extent when equal aspect reads well (within a factor 3), else None.
-        self.ratio = None
-        if self.along is None and np.ptp(points[:, 0]) > 0 and np.ptp(points[:, 1]) > 0:
-            ratio = float(np.ptp(points[:, 0]) / np.ptp(points[:, 1]))
-            self.ratio = ratio if 1 / 3 <= ratio <= 3 else None
+        self.ratio = _ratio(points[:, :2]) if self.along is None else None
+        if self.views[0] is not None:  # the widest plane sets the width
+            ratios = [_ratio(self._plane(points[:, 0], *view)[0]) for view in self.views]
+            self.ratio = None if None in ratios else max(ratios)
 
     def figure_width(self, n_fields: int) -> float:
         """Inches for ``n_fields`` panels side by side, labels and colourbars included: each
@@ -200,7 +246,11 @@ class _Panel:
         with a legend when several."""
         x = self.points[self.order, self.along]
         for (curve_label, values), style in zip(curves.items(), ("-", "--")):
-            ax.plot(x, values[self.order], style, linewidth=1.4, label=curve_label)
+            values = values[self.order]
+            if np.isfinite(values).all():
+                ax.plot(x, values, style, linewidth=1.4, label=curve_label)
+            else:  # values at some points only (published data along a line): markers
+                ax.plot(x, values, "o", markersize=4, fillstyle="none" if style == "--" else "full", label=curve_label)
         if len(curves) > 1:
             ax.legend(fontsize="small")
         if zero_line:
@@ -212,23 +262,23 @@ class _Panel:
         ax.set(xlabel=self.names[self.along], ylabel=label, title=title, ylim=(ylim[0] - pad, ylim[1] + pad))
         ax.set_xlim(x[0], x[-1])
 
-    def colour(self, ax: Axes, values: np.ndarray, label: str, cmap: str, clim: tuple[float, float]) -> None:
-        """2-D or 3-D input: the (N,) values as a colour map with a labelled colourbar (a panel
-        saying so when no value is finite: a field without reference)."""
+    def colour(self, ax: Axes, values: np.ndarray, label: str, cmap: str, clim: tuple[float, float],
+               view: tuple[int, int] | None = None) -> None:
+        """2-D or 3-D input: the (N,) values as a colour map with a labelled colourbar, on the plane
+        ``view`` of a 3-D grid (a panel saying so when no value is finite: a field without reference)."""
         if not np.isfinite(values).any():
             ax.text(0.5, 0.5, f"{label}: no reference", ha="center", va="center", transform=ax.transAxes)
             ax.set_axis_off()
             return
         vmin, vmax = clim
-        points, title = self.points, label
-        if points.shape[1] == 3 and self.grid_shape is not None:
-            points, values, z = self._middle_slice(values)
-            title = f"{label} at {self.names[2]} = {z:.3g}"
+        points, names, shape, title = self.points, self.names, self.grid_shape, label
+        if view is not None:
+            points, values, shape, names, where = self._plane(values, *view)
+            title = f"{label} at {where}"
         elif points.shape[1] == 3:
             title = f"{label} (projected on {self.names[0]}, {self.names[1]})"
         x, y = points[:, 0], points[:, 1]
-        if points.shape[1] == 2 and self.grid_shape is not None:
-            shape = self.grid_shape[:2]
+        if points.shape[1] == 2 and shape is not None:
             image: ScalarMappable = ax.pcolormesh(
                 x.reshape(shape), y.reshape(shape), values.reshape(shape),
                 shading="gouraud", cmap=cmap, vmin=vmin, vmax=vmax,
@@ -242,24 +292,47 @@ class _Panel:
         else:
             image = ax.scatter(x, y, c=values, s=6, cmap=cmap, vmin=vmin, vmax=vmax)
         ax.figure.colorbar(image, ax=ax, label=label)
-        ax.set(xlabel=self.names[0], ylabel=self.names[1], title=title)
+        ax.set(xlabel=names[0], ylabel=names[1], title=title)
         ax.set_xlim(x.min(), x.max())
         ax.set_ylim(y.min(), y.max())
-        ax.set_aspect("auto" if self.ratio is None else "equal")
+        ax.set_aspect("equal" if _ratio(points[:, :2]) is not None else "auto")
 
-    def _middle_slice(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """The grid layer nearest the middle of the last axis: (points (M, 2), values (M,), z)."""
-        shape = self.grid_shape
-        z = self.points[:, 2].reshape(shape)[0, 0, :]
-        k = int(np.argmin(np.abs(z - 0.5 * (z.min() + z.max()))))
-        layer = self.points.reshape(*shape, 3)[:, :, k, :2].reshape(-1, 2)
-        return layer, values.reshape(shape)[:, :, k].ravel(), float(z[k])
+    def _layers(self, axis: int, wanted: Sequence[float] = (), default: int = 1) -> list[int]:
+        """Layers of a 3-D grid across ``axis``: those nearest the ``wanted`` coordinates (at most
+        4), else ``default`` evenly spaced ones (1: the middle one)."""
+        c = np.moveaxis(self.points[:, axis].reshape(self.grid_shape), axis, 0)[:, 0, 0]
+        spread = np.linspace(c.min(), c.max(), default) if default > 1 else [0.5 * (c.min() + c.max())]
+        wanted = list(wanted)[:4] or list(spread)
+        return sorted({int(np.argmin(np.abs(c - w))) for w in wanted})
+
+    def plane_name(self, view: tuple[int, int]) -> str:
+        """Where the plane ``view`` = (axis, layer) of a 3-D grid lies, as text ("z = 0.5")."""
+        return self._plane(self.points[:, 0], *view)[4]
+
+    def _plane(self, values: np.ndarray, axis: int, k: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int], list[str], str]:
+        """Layer ``k`` across ``axis`` of a 3-D grid: (points (M, 2) of the other two inputs, values
+        (M,), their grid shape, their names, where the plane lies as text)."""
+        keep = [i for i in range(3) if i != axis]
+        grid = np.moveaxis(self.points.reshape(*self.grid_shape, 3), axis, 0)[k]
+        layer = np.moveaxis(np.asarray(values).reshape(self.grid_shape), axis, 0)[k]
+        where = f"{self.names[axis]} = {float(grid.reshape(-1, 3)[0, axis]):.3g}"
+        return grid[..., keep].reshape(-1, 2), layer.ravel(), layer.shape, [self.names[i] for i in keep], where
 
 
-def _field_figure(n_fields: int, width: float, title: str) -> Figure:
-    """An empty figure ``width`` inches wide with ``n_fields`` axes side by side, titled ``title``."""
-    fig = Figure(figsize=(width, PANEL_HEIGHT), layout="constrained")
-    fig.subplots(1, n_fields, squeeze=False)
+def _ratio(points: np.ndarray) -> float | None:
+    """Width / height of 2-D points' extent when equal aspect reads well (within a factor 3), else None."""
+    width, height = np.ptp(points[:, 0]), np.ptp(points[:, 1])
+    if not (width > 0 and height > 0):
+        return None
+    ratio = float(width / height)
+    return ratio if 1 / 3 <= ratio <= 3 else None
+
+
+def _field_figure(n_rows: int, n_fields: int, width: float, title: str) -> Figure:
+    """An empty figure ``width`` inches wide with ``n_rows`` rows of ``n_fields`` axes side by
+    side, titled ``title``."""
+    fig = Figure(figsize=(width, PANEL_HEIGHT * n_rows), layout="constrained")
+    fig.subplots(n_rows, n_fields, squeeze=False)
     fig.suptitle(title)
     return fig
 

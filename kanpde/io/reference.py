@@ -6,7 +6,8 @@ Values a file does not give are NaN: they are written and plotted but not scored
 columns by the problem's input and output names (``x``, ``y``, ``u``, ``p``):
 
     .npz          one 1-D array per name (or ``points`` (N, n_in) for the inputs)
-    .csv          a header line with the names, then one row per point (``#`` starts a comment)
+    .csv          a header line with the names, then one row per point (``#`` starts a comment,
+                  also before the header: say where the data comes from)
     .mat          MATLAB variables, as for .npz (scipy.io.loadmat)
     .h5 / .hdf5   datasets at the root, as for .npz
     anything meshio reads (.vtu, .vtk, .xdmf, .msh, ...): the mesh's points (first n_in
@@ -41,7 +42,8 @@ def read_reference(path: str | Path, inputs: Sequence[str],
     except KanpdeError:
         raise
     except Exception as exc:  # noqa: BLE001 - each reader has its own errors; the user needs the file named
-        raise KanpdeError(f"reference data {path}: cannot read it ({type(exc).__name__}: {exc})") from None
+        detail = " ".join(str(exc).split())  # one line, whatever the reader said
+        raise KanpdeError(f"reference data {path}: cannot read it ({type(exc).__name__}: {detail[:300]})") from None
     if "points" in columns and not all(name in columns for name in inputs):
         points = np.asarray(columns.pop("points"), dtype=np.float64).reshape(-1, len(inputs))
         columns.update({name: points[:, i] for i, name in enumerate(inputs)})
@@ -68,7 +70,9 @@ def _read_table(path: Path, suffix: str) -> dict[str, np.ndarray]:
         with np.load(path) as data:
             return {k: data[k] for k in data.files}
     if suffix == ".csv":
-        table = np.genfromtxt(path, delimiter=",", names=True, comments="#", dtype=np.float64, ndmin=1)
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip() and not line.lstrip().startswith("#")]  # comment lines may precede the header
+        table = np.genfromtxt(lines, delimiter=",", names=True, comments="#", dtype=np.float64, ndmin=1)
         return {name: table[name] for name in table.dtype.names or ()}
     if suffix == ".mat":
         from scipy.io import loadmat

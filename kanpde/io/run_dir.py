@@ -1,5 +1,6 @@
 """A run directory and its output contract: metrics.json, history.h5, checkpoint.pt, solution.vtu
-(+ solution.xdmf), solution.png, reference.png, error.png, loss.png; every file written atomically.
+(+ solution.xdmf), solution.png, reference.png, error.png, loss.png (and a VTU file and a figure of
+each further named test set); every file written atomically.
 
 ``RunDirectory`` refuses to clobber a finished run, checks that a resumed run is the same run, and
 writes the files; metrics.json is written first as ``running`` and last with the final status.
@@ -15,7 +16,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from ..errors import ConfigError, KanpdeError, first_line
-from .figures import plot_fields, plot_history, plot_time_slices
+from .figures import plot_fields, plot_history, plot_test_set, plot_time_slices
 from .files import atomic_path, load_checkpoint, make_folder, read_json, save_checkpoint, write_history, write_json
 from .vtu import write_solution
 
@@ -108,25 +109,35 @@ class RunDirectory:
 
         save_checkpoint(self.path / CHECKPOINT, {"loop": dict(state), "config": self.config, "kanpde_version": __version__})
 
-    def write(self, history: Mapping[str, np.ndarray], test: TestSet, prediction: np.ndarray, inputs: Sequence[str],
-              outputs: Sequence[str], metrics: Mapping[str, Any], time_input: str | None = None) -> None:
-        """history.h5, solution.vtu (+ .xdmf) of ``prediction`` (N, n_out) on ``test``, the figures
-        (with ``time_input``, the name of a space-time problem's time: u(x) at ``output.time_slices``
-        too) and, last, metrics.json."""
+    def write(self, history: Mapping[str, np.ndarray], sets: Mapping[str, TestSet], predictions: Mapping[str, np.ndarray],
+              inputs: Sequence[str], outputs: Sequence[str], metrics: Mapping[str, Any],
+              time_input: str | None = None) -> None:
+        """history.h5; for the first test set solution.vtu (+ .xdmf) of its prediction (N, n_out) and
+        the figures (with ``time_input``, the name of a space-time problem's time: u(x) at
+        ``output.time_slices`` too); for every other set solution_<name>.vtu and <name>.png; last,
+        metrics.json."""
         if not self.writes:
             return
         output = self.config["output"]
         write_history(self.path / "history.h5", history)
-        ref = np.asarray(test.values, dtype=np.float64)
-        fields = {}
-        for i, name in enumerate(outputs):
-            fields.update({name: prediction[:, i], f"{name}_ref": ref[:, i], f"{name}_error": prediction[:, i] - ref[:, i]})
-        write_solution(self.path / "solution.vtu", test.points, fields, test.grid_shape, xdmf=output["xdmf"],
-                       triangles=test.triangles)
-        if output["figures"]:
+        for k, (name, test) in enumerate(sets.items()):
+            prediction, ref = predictions[name], np.asarray(test.values, dtype=np.float64)
+            fields = {}
+            for i, field in enumerate(outputs):
+                fields.update({field: prediction[:, i], f"{field}_ref": ref[:, i],
+                               f"{field}_error": prediction[:, i] - ref[:, i]})
+            write_solution(self.path / ("solution.vtu" if k == 0 else f"solution_{name}.vtu"), test.points, fields,
+                           test.grid_shape, xdmf=output["xdmf"], triangles=test.triangles)
+            if not output["figures"]:
+                continue
             predicted = {n: prediction[:, i] for i, n in enumerate(outputs)}
             reference = {n: ref[:, i] for i, n in enumerate(outputs)}
-            plot_fields(self.path, test.points, predicted, reference, inputs, test.grid_shape, test.triangles)
+            if k > 0:
+                plot_test_set(self.path / f"{name}.png", test.points, predicted, reference, inputs,
+                              f"Test set {name!r}" + (" (scored)" if test.scored else ""), test.grid_shape, test.triangles)
+                continue
+            plot_fields(self.path, test.points, predicted, reference, inputs, test.grid_shape, test.triangles,
+                        time_input, output.get("time_slices") or ())
             plot_history(self.path / "loss.png", history)
             if time_input is not None:
                 plot_time_slices(self.path / "time_slices.png", test.points, predicted, reference, inputs, time_input,

@@ -3,7 +3,9 @@ conditions, the derivative engines a residual reads partials from, and the named
 (``residuals.py``) that training squares into loss terms."""
 from .conditions import Condition, Dirichlet, Initial, InitialRate, Neumann, Periodic, PointData, Robin
 from .derivatives import DERIVATIVES, Derivatives, derivatives
-from .problem import Problem, TestSet, check_constraints, condition_data
+from .problem import Problem, check_constraints, condition_data
+from .test_set import TestSet, delaunay_in, line_set
 
 __all__ = ["Condition", "DERIVATIVES", "Derivatives", "Dirichlet", "Initial", "InitialRate", "Neumann", "Periodic",
-           "PointData", "Problem", "Robin", "TestSet", "check_constraints", "condition_data", "derivatives"]
+           "PointData", "Problem", "Robin", "TestSet", "check_constraints", "condition_data", "delaunay_in", "derivatives",
+           "line_set"]

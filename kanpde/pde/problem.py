@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
-from scipy.spatial import Delaunay, QhullError
 from torch import Tensor
 
 from ..errors import ConfigError, KanpdeError
@@ -35,45 +33,7 @@ from ..geometry import Domain
 from ..io.reference import read_reference
 from .conditions import Condition
 from .derivatives import Derivatives
-
-
-@dataclass
-class TestSet:
-    """Evaluation points (N, n_in), reference values (N, n_out) with NaN where there is no
-    reference (a field or point that is written and plotted but not scored), and the grid shape
-    when the points form a tensor-product grid in C order (None for scattered points)."""
-
-    points: np.ndarray
-    values: np.ndarray
-    grid_shape: tuple[int, ...] | None = None
-    triangles: np.ndarray | None = None  # (M, 3) point indices when the points are a 2-D mesh's vertices
-
-    def scored_points(self) -> np.ndarray:
-        """How many points of each field have a reference value: (n_out,) integers."""
-        return np.isfinite(np.asarray(self.values, dtype=np.float64)).sum(axis=0)
-
-    def rel_l2_fields(self, predicted: np.ndarray) -> np.ndarray:
-        """||u_f - u_ref,f||_2 / ||u_ref,f||_2 of every field f over the points where u_ref,f is
-        given, for predictions (N, n_out): (n_out,), NaN for a field without reference."""
-        ref = np.asarray(self.values, dtype=np.float64)
-        given = np.isfinite(ref)
-        diff = np.where(given, np.asarray(predicted, dtype=np.float64) - ref, 0.0)
-        norm = np.linalg.norm(np.where(given, ref, 0.0), axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(given.any(axis=0), np.linalg.norm(diff, axis=0) / norm, np.nan)
-
-    def rel_l2(self, predicted: np.ndarray) -> float:
-        """The mean over the scored fields of the relative L2 error (the run's ``rel_l2``; NaN
-        when no field has a reference)."""
-        errors = self.rel_l2_fields(predicted)
-        scored = ~np.isnan(errors)
-        return float(errors[scored].mean()) if scored.any() else math.nan
-
-    def max_abs_error(self, predicted: np.ndarray) -> float:
-        """max |u - u_ref| over every given reference value (NaN when there is none)."""
-        ref = np.asarray(self.values, dtype=np.float64)
-        given = np.isfinite(ref)
-        return float(np.abs(np.asarray(predicted, dtype=np.float64) - ref)[given].max()) if given.any() else math.nan
+from .test_set import TestSet, delaunay_in
 
 
 class Problem(ABC):
@@ -238,13 +198,27 @@ class Problem(ABC):
                               f"expected ({len(x)}, {len(self.outputs)}) for the outputs ({', '.join(self.outputs)})")
         return TestSet(x, values.numpy(), shape, None if shape else self.domain_triangles(x))
 
-    def check_test_set(self, test: TestSet) -> None:
-        """One-line error unless the test set's points are (N, n_in) and its values (N, n_out)."""
+    def test_sets(self) -> dict[str, TestSet]:
+        """Named test sets; the first is drawn in solution.png and written to solution.vtu, the
+        others to <name>.png and solution_<name>.vtu; those marked ``scored`` make the run's score
+        (test_set.py). Default: ``{"test": self.test_set()}``; override it to add, e.g., published
+        values along a centreline (``line_set``) beside the whole field."""
+        return {"test": self.test_set()}
+
+    def check_test_sets(self, sets: Mapping[str, TestSet]) -> None:
+        """One-line error unless there is a set, each named by a plain word, with points (N, n_in)
+        and values (N, n_out)."""
         n_in, n_out = len(self.inputs), len(self.outputs)
-        points, values = np.shape(test.points), np.shape(test.values)
-        if len(points) != 2 or points[1] != n_in or values != (points[0], n_out):
-            raise KanpdeError(f"{type(self).__name__}: its test set has points {points} and values {values}, "
-                              f"expected (N, {n_in}) and (N, {n_out})")
+        if not isinstance(sets, Mapping) or not sets:
+            raise KanpdeError(f"{type(self).__name__}.test_sets must return a non-empty dict of name -> TestSet")
+        for name, test in sets.items():
+            if not (isinstance(name, str) and name.isidentifier()) or not isinstance(test, TestSet):
+                raise KanpdeError(f"{type(self).__name__}.test_sets: {name!r} must be a plain name (letters, digits, _) "
+                                  f"with a TestSet, got {type(test).__name__}")
+            points, values = np.shape(test.points), np.shape(test.values)
+            if len(points) != 2 or points[1] != n_in or values != (points[0], n_out):
+                raise KanpdeError(f"{type(self).__name__}: its test set {name!r} has points {points} and values {values}, "
+                                  f"expected (N, {n_in}) and (N, {n_out})")
 
     def domain_triangles(self, x: np.ndarray) -> np.ndarray | None:
         """Triangles (M, 3) over scattered 2-D test points x (N, 2): the mesh's own cells for a mesh
@@ -253,18 +227,6 @@ class Problem(ABC):
             return None
         cells = getattr(self.domain, "cells", None)
         return cells if cells is not None else delaunay_in(x, self.domain)
-
-
-def delaunay_in(x: np.ndarray, domain: Domain) -> np.ndarray | None:
-    """The Delaunay triangles (M, 3) of 2-D points x (N, 2) whose centroids lie in ``domain``;
-    None for points on a line (a centreline test set) or too few to triangulate."""
-    if len(x) < 3 or np.linalg.matrix_rank(x - x.mean(axis=0), tol=1e-12 * max(np.ptp(x), 1e-300)) < 2:
-        return None
-    try:
-        simplices = Delaunay(x).simplices
-    except QhullError:
-        return None
-    return simplices[domain.contains(x[simplices].mean(axis=1))]
 
 
 def _weight(name: str, value: Any) -> float:
