@@ -59,6 +59,11 @@ def run(problem: str, model: str, seed: int, workdir: Path, extra: list[str]) ->
     metrics = json.loads(path.read_text())
     fields = metrics.get("rel_l2_fields", {})
     notes = [f"{k} {v:.2e}" for k, v in fields.items()] if len(fields) > 1 else []
+    if len(metrics.get("test_sets", {})) > 1:  # scored on named sets (published points): max and RMS errors there
+        maxima, rms = metrics.get("max_abs_error_fields", {}), metrics.get("rms_error_fields", {})
+        notes = [f"{k}: max {maxima[k]:.2e}, RMS {rms[k]:.2e}" for k in maxima]
+        notes += [f"{name} {k}: max {v:.2e}" for name, entry in metrics["test_sets"].items() if not entry["scored"]
+                  for k, v in entry["max_abs_error_fields"].items() if entry["points"] < 1000]
     for name, value in metrics.get("unknowns", {}).items():
         err = metrics.get("unknowns_rel_error", {}).get(name)
         notes.append(f"{name} = {value:.4f}" + (f" (rel. error {err:.1e})" if err is not None else ""))

@@ -167,3 +167,15 @@ def test_a_line_test_set_with_published_points(tmp_path):
     path = plot_test_set(tmp_path / "centre.png", points, {"u": np.sin(y), "p": y}, {"u": ref, "p": np.full_like(y, np.nan)},
                          ["x", "y"], "centreline")
     check_png(path, rows=2)
+
+
+def test_colour_limits_leave_out_a_few_singular_values():
+    """A field with a singular point (the lid cavity's pressure at its corners) is drawn on the range
+    of its other values; an ordinary field on its full range."""
+    from kanpde.io.figures import _limits
+
+    values = np.linspace(-1, 1, 1001)
+    assert _limits(values) == (-1.0, 1.0)
+    lo, hi = _limits(np.r_[values, 1e10], values)
+    assert -1 <= lo < -0.98 and 0.98 < hi <= 1
+    assert _limits(np.full(5, 2.0)) == (1.0, 3.0)  # a constant field is widened

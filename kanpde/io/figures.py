@@ -21,6 +21,7 @@ PANEL_HEIGHT = 3.0  # inches
 MAX_WIDTH = 14.0  # inches, for a figure of many equal-aspect panels
 FIELD_CMAP = "viridis"
 ERROR_CMAP = "RdBu_r"
+OUTLIER_RANGE = 20.0  # a field whose full range is this many times its 99 % range is drawn on the latter
 
 
 def plot_fields(
@@ -87,7 +88,8 @@ def _draw_field(panel: "_Panel", name: str, pred: np.ndarray, ref: np.ndarray, s
     lim = _limits(pred, ref)
     error = pred - ref
     max_error = _max_abs(error)
-    error_lim = (-max_error, max_error) if max_error > 0 else (-1.0, 1.0)
+    scale = min(max_error, max(np.abs(_limits(error))))  # the whole range, unless a few values lie far out
+    error_lim = (-scale, scale) if max_error > 0 else (-1.0, 1.0)
     if panel.along is not None:
         panel.lines(sol_ax, {"prediction": pred, "reference": ref}, name, lim)
         if ref_ax is not None:
@@ -338,11 +340,16 @@ def _field_figure(n_rows: int, n_fields: int, width: float, title: str) -> Figur
 
 
 def _limits(*arrays: np.ndarray) -> tuple[float, float]:
-    """(min, max) over the finite values of the arrays, widened when they are equal."""
+    """(min, max) over the finite values of the arrays, widened when they are equal; when a few
+    values lie far out (a singular point), the 0.5 to 99.5 percentile range, which then holds
+    99 % of the values (the colour bar saturates beyond it)."""
     finite = np.concatenate([a[np.isfinite(a)] for a in arrays])
     if finite.size == 0:
         return -1.0, 1.0
     lo, hi = float(finite.min()), float(finite.max())
+    q_lo, q_hi = (float(q) for q in np.percentile(finite, [0.5, 99.5]))
+    if hi - lo > OUTLIER_RANGE * (q_hi - q_lo) > 0:
+        lo, hi = q_lo, q_hi
     if hi - lo <= 1e-12 * max(abs(lo), abs(hi), 1.0):
         widen = 0.5 * max(abs(lo), 1.0)
         lo, hi = lo - widen, hi + widen
