@@ -144,8 +144,11 @@ def test_an_ordinary_run_is_not_flagged():
 
 
 def _kanpde(*args: str, **kwargs) -> subprocess.Popen:
+    """``kanpde ARGS`` with SIGINT at its default, even when these tests run as a background job
+    (which starts with SIGINT ignored, and kanpde keeps an ignored SIGINT ignored)."""
     exe = Path(sys.executable).with_name("kanpde")
-    return subprocess.Popen([str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen([str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs)
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -159,7 +162,10 @@ def test_a_signal_ends_the_run_with_a_checkpoint_and_status_interrupted(signum, 
         time.sleep(0.2)
     time.sleep(1.0)
     proc.send_signal(signum)
-    _, err = proc.communicate(timeout=120)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()  # never left running (a no-op once it has ended)
     name = signal.Signals(signum).name
     assert proc.returncode == code, err
     lines = err.strip().splitlines()
