@@ -10,6 +10,8 @@ from torch import Tensor
 from kanpde.geometry import Box
 from kanpde.pde import Derivatives, Dirichlet, Problem
 
+from .navier_stokes import RESIDUALS, steady_navier_stokes
+
 
 class Kovasznay(Problem):
     """u.grad u + grad p - lap u / Re = 0, div u = 0 on [-0.5, 1] x [-0.5, 1.5]. Exact (Kovasznay
@@ -18,7 +20,7 @@ class Kovasznay(Problem):
     pressure on the outflow x = 1."""
 
     inputs, outputs = ("x", "y"), ("u", "v", "p")
-    residual_names = ("momentum_x", "momentum_y", "continuity")
+    residual_names = RESIDUALS
 
     def __init__(self, reynolds: float = 20.0, weights: Mapping[str, float] | None = None):
         super().__init__(weights)
@@ -33,12 +35,7 @@ class Kovasznay(Problem):
         ]
 
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> dict[str, Tensor]:
-        vx, vy = u[:, 0], u[:, 1]
-        return {
-            "momentum_x": vx * d("u", "x") + vy * d("u", "y") + d("p", "x") - d.laplacian("u") / self.re,
-            "momentum_y": vx * d("v", "x") + vy * d("v", "y") + d("p", "y") - d.laplacian("v") / self.re,
-            "continuity": d("u", "x") + d("v", "y"),
-        }
+        return steady_navier_stokes(u, d, self.re)
 
     def exact(self, x: Tensor) -> Tensor:
         e = torch.exp(self.lam * x[:, 0])

@@ -12,19 +12,20 @@ each lid corner (exact, singular) plus the network, which then only carries a sm
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Mapping
-
-import math
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from kanpde.errors import ConfigError
 from kanpde.geometry import Box
 from kanpde.io.reference import read_reference
-from kanpde.errors import ConfigError
 from kanpde.pde import Derivatives, Dirichlet, PointData, Problem, TestSet, line_set
+
+from .navier_stokes import RESIDUALS, steady_navier_stokes
 
 DATA = Path(__file__).resolve().parent / "data"
 GHIA_RE = (100, 400, 1000)  # the Reynolds numbers of the shipped Ghia tables
@@ -57,7 +58,7 @@ class LidCavity(Problem):
     two corner flows + network, module docstring) or "none" (the network alone)."""
 
     inputs, outputs = ("x", "y"), ("u", "v", "p")
-    residual_names = ("momentum_x", "momentum_y", "continuity")
+    residual_names = RESIDUALS
 
     def __init__(self, Re: float = 100.0, corners: str = "subtract", weights: Mapping[str, float] | None = None):
         super().__init__(weights)
@@ -86,12 +87,7 @@ class LidCavity(Problem):
         return g, torch.ones_like(g)
 
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> dict[str, Tensor]:
-        vx, vy = u[:, 0], u[:, 1]
-        return {
-            "momentum_x": vx * d("u", "x") + vy * d("u", "y") + d("p", "x") - d.laplacian("u") / self.Re,
-            "momentum_y": vx * d("v", "x") + vy * d("v", "y") + d("p", "y") - d.laplacian("v") / self.Re,
-            "continuity": d("u", "x") + d("v", "y"),
-        }
+        return steady_navier_stokes(u, d, self.Re)
 
     def test_sets(self) -> dict[str, TestSet]:
         """``field``: the finite-difference reference at Re = 100 (else no reference); ``ghia_u``,

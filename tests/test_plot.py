@@ -148,7 +148,7 @@ def test_3d_grid_planes():
     panel = _Panel(points, ["x", "y", "z"], shape)
     assert panel.views == [(0, 2), (1, 4), (2, 5)]
     assert [panel.plane_name(v) for v in panel.views] == ["x = 0.5", "y = 1", "z = 0.5"]
-    xy, values, plane_shape, names, _ = panel._plane(u, 1, 4)  # y = 1: u = x + 10 + 100 z
+    xy, values, plane_shape, names, _ = panel.plane(u, 1, 4)  # y = 1: u = x + 10 + 100 z
     assert names == ["x", "z"] and plane_shape == (5, 11)
     np.testing.assert_allclose(values, xy[:, 0] + 10 + 100 * xy[:, 1])
     timed = _Panel(points, ["x", "y", "t"], shape, time_input="t")

@@ -103,7 +103,8 @@ def _draw_field(panel: "_Panel", name: str, pred: np.ndarray, ref: np.ndarray, s
     n_bad = int(np.count_nonzero(~np.isfinite(pred)))
     where = ""
     if view is not None:  # the largest error on this plane
-        where, max_error = f" at {panel.plane_name(view)}", _max_abs(panel._plane(error, *view)[1])
+        _, plane_error, _, _, plane = panel.plane(error, *view)
+        where, max_error = f" at {plane}", _max_abs(plane_error)
     err_ax.set_title(f"{name}{where}: max |error| = {max_error:.3g}" + (f" ({n_bad} non-finite)" if n_bad else ""))
 
 
@@ -231,7 +232,7 @@ class _Panel:
         # Width / height of the (x, y) extent when equal aspect reads well (within a factor 3), else None.
         self.ratio = _ratio(points[:, :2]) if self.along is None else None
         if self.views[0] is not None:  # the widest plane sets the width
-            ratios = [_ratio(self._plane(points[:, 0], *view)[0]) for view in self.views]
+            ratios = [_ratio(self.plane(points[:, 0], *view)[0]) for view in self.views]
             self.ratio = None if None in ratios else max(ratios)
 
     def figure_width(self, n_fields: int) -> float:
@@ -275,7 +276,7 @@ class _Panel:
         vmin, vmax = clim
         points, names, shape, title = self.points, self.names, self.grid_shape, label
         if view is not None:
-            points, values, shape, names, where = self._plane(values, *view)
+            points, values, shape, names, where = self.plane(values, *view)
             title = f"{label} at {where}"
         elif points.shape[1] == 3:
             title = f"{label} (projected on {self.names[0]}, {self.names[1]})"
@@ -309,9 +310,9 @@ class _Panel:
 
     def plane_name(self, view: tuple[int, int]) -> str:
         """Where the plane ``view`` = (axis, layer) of a 3-D grid lies, as text ("z = 0.5")."""
-        return self._plane(self.points[:, 0], *view)[4]
+        return self.plane(self.points[:, 0], *view)[4]
 
-    def _plane(self, values: np.ndarray, axis: int, k: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int], list[str], str]:
+    def plane(self, values: np.ndarray, axis: int, k: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int], list[str], str]:
         """Layer ``k`` across ``axis`` of a 3-D grid: (points (M, 2) of the other two inputs, values
         (M,), their grid shape, their names, where the plane lies as text)."""
         keep = [i for i in range(3) if i != axis]
