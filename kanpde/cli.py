@@ -19,10 +19,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from .config import choice, register_configs
+from .config import choice, import_plugins, plugins_in, register_configs
 from .errors import KanpdeError, describe
 
-register_configs()
 _failed_jobs: list[str] = []  # run directories whose job failed (a multirun carries on past them)
 
 
@@ -71,6 +70,8 @@ def main() -> None:
         sys.path.insert(0, os.getcwd())  # a user's own problem module next to where they run kanpde
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises; we print the one-line message
     try:
+        import_plugins(plugins_in(sys.argv[1:]))  # their strategies' sections join the schema
+        register_configs()
         _join_data_parallel_run()
         _app()
     except BrokenPipeError:  # `kanpde --help | head`

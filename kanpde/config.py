@@ -8,6 +8,7 @@ Hydra or OmegaConf error into the one line the user sees.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import difflib
 import math
@@ -22,6 +23,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from .errors import ConfigError, KanpdeError, describe
+from .options import build_options, in_section
 
 
 class DType(str, Enum):
@@ -66,31 +68,6 @@ class MLPConfig:
 
 
 @dataclass
-class AdamConfig:
-    steps: int = 1000
-    lr: float = 1e-2
-    lr_final: float = 1e-3  # the exponential / cosine schedules end here
-    schedule: str = "exponential"  # SCHEDULES: constant | exponential | cosine
-
-
-@dataclass
-class LBFGSConfig:
-    steps: int = 3000  # iterations; each is one history row
-    lr: float = 1.0
-    history_size: int = 50
-
-
-@dataclass
-class QuasiNewtonConfig:
-    steps: int = 5000  # iterations; each is one history row
-    lr: float = 1.0  # length of the very first (steepest-descent) step; later trial steps start at 1
-    c1: float = 1.0e-4  # strong Wolfe: sufficient decrease
-    c2: float = 0.9  # strong Wolfe: curvature
-    max_ls: int = 25  # line-search iterations per step
-    max_parameters: int = 20000  # the dense inverse Hessian takes 8 n^2 bytes (20,000: 3.2 GB)
-
-
-@dataclass
 class GridConfig:
     update_every: int = 0  # Adam steps between grid updates from the samples (0: none)
     update_until: int = -1  # last Adam step that may update the grid (-1: all of Adam)
@@ -105,48 +82,6 @@ class SparsityConfig:
     weight: float = 0.0  # weight of the loss term `sparsity` (0: off); KANs only
     l1: float = 1.0  # mu_1: weight of the edges' L1 norms in it
     entropy: float = 2.0  # mu_2: weight of the per-layer entropies in it
-
-
-@dataclass
-class GradNormConfig:
-    every: int = 100  # steps between weight updates
-    alpha: float = 0.9  # moving-average factor of the weights
-
-
-@dataclass
-class RBAConfig:
-    gamma: float = 0.999  # decay of the pointwise multipliers
-    eta: float = 0.01  # rate: lambda <- gamma lambda + eta |r| / max |r|
-    every: int = 1  # steps between updates (each costs a quasi-Newton phase one more loss evaluation)
-
-
-@dataclass
-class CausalConfig:
-    eps: float = 1.0  # causality strength: chunk m weighs exp(-eps * sum of the earlier chunks' losses)
-    chunks: int = 32  # equal time chunks
-
-
-@dataclass
-class WeightingConfig:
-    name: str = "fixed"  # WEIGHTINGS: fixed | grad_norm | rba | causal; each reads its section here
-    grad_norm: GradNormConfig = field(default_factory=GradNormConfig)
-    rba: RBAConfig = field(default_factory=RBAConfig)
-    causal: CausalConfig = field(default_factory=CausalConfig)
-
-
-@dataclass
-class OptimConfig:
-    phases: list[str] = field(default_factory=lambda: ["adam", "lbfgs"])  # PHASES, in order; each reads optim.<name>
-    adam: AdamConfig = field(default_factory=AdamConfig)
-    lbfgs: LBFGSConfig = field(default_factory=LBFGSConfig)
-    bfgs: QuasiNewtonConfig = field(default_factory=QuasiNewtonConfig)
-    ssbfgs: QuasiNewtonConfig = field(default_factory=QuasiNewtonConfig)
-    ssbroyden: QuasiNewtonConfig = field(default_factory=QuasiNewtonConfig)
-    weighting: WeightingConfig = field(default_factory=WeightingConfig)
-    grid: GridConfig = field(default_factory=GridConfig)
-    sparsity: SparsityConfig = field(default_factory=SparsityConfig)
-    time_limit: float = 0.0  # stop training after this many seconds (0: no limit), for equal-time comparisons
-    compile: bool = False  # torch.compile the residual losses (pays off in long runs: compiling takes ~25 s on CPU)
 
 
 @dataclass
@@ -173,20 +108,101 @@ class OutputConfig:
     objective: Objective = Objective.rel_l2  # the job's return value, what hydra/sweeper=optuna minimises
 
 
-@dataclass
-class Config:
-    problem: Any = MISSING
-    model: Any = MISSING
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    sampler: SamplerConfig = field(default_factory=SamplerConfig)
-    output: OutputConfig = field(default_factory=OutputConfig)
-    seed: int = 0
-    dtype: DType = DType.float64
-    device: Device = Device.auto
-    diff: str = "auto"  # auto (closed-form jets where the network has them) or a DERIVATIVES name
-    resume: bool = False  # continue the checkpoint in the run directory
-    overwrite: bool = False  # allow a fresh run in a directory that holds a finished one
-    debug: bool = False  # show tracebacks
+def strategy_fields(registry: Any) -> list[tuple[str, type, Any]]:
+    """One schema field per registered strategy with options: its name, its Options dataclass and
+    their defaults, in the order of registration."""
+    return [(name, cls.Options, field(default_factory=cls.Options)) for name, cls in registry.items()
+            if dataclasses.fields(cls.Options)]
+
+
+def _build_schema(phases: Any, weightings: Any) -> dict[str, type]:
+    """The run's schema with a section per registered phase (optim.<name>) and weighting
+    (optim.weighting.<name>): the dataclasses Config, OptimConfig and WeightingConfig."""
+    weighting = dataclasses.make_dataclass("WeightingConfig", [
+        ("name", str, field(default="fixed")),  # WEIGHTINGS; each reads its section here
+        *strategy_fields(weightings)])
+    optim = dataclasses.make_dataclass("OptimConfig", [
+        ("phases", list[str], field(default_factory=lambda: ["adam", "lbfgs"])),  # PHASES, in order
+        *strategy_fields(phases),
+        ("weighting", weighting, field(default_factory=weighting)),
+        ("grid", GridConfig, field(default_factory=GridConfig)),
+        ("sparsity", SparsityConfig, field(default_factory=SparsityConfig)),
+        ("time_limit", float, field(default=0.0)),  # stop training after this many seconds (0: no limit)
+        ("compile", bool, field(default=False)),  # torch.compile the residual losses (compiling takes ~25 s on CPU)
+    ])
+    config = dataclasses.make_dataclass("Config", [
+        ("problem", Any, field(default=MISSING)),
+        ("model", Any, field(default=MISSING)),
+        ("optim", optim, field(default_factory=optim)),
+        ("sampler", SamplerConfig, field(default_factory=SamplerConfig)),
+        ("output", OutputConfig, field(default_factory=OutputConfig)),
+        ("seed", int, field(default=0)),
+        ("dtype", DType, field(default=DType.float64)),
+        ("device", Device, field(default=Device.auto)),
+        ("diff", str, field(default="auto")),  # auto (closed-form jets where the network has them) or a DERIVATIVES name
+        ("resume", bool, field(default=False)),  # continue the checkpoint in the run directory
+        ("overwrite", bool, field(default=False)),  # allow a fresh run in a directory that holds a finished one
+        ("debug", bool, field(default=False)),  # show tracebacks
+        ("plugins", list[str], field(default_factory=list)),  # modules imported first: they register strategies
+    ])
+    classes = {"Config": config, "OptimConfig": optim, "WeightingConfig": weighting}
+    for cls in classes.values():
+        cls.__module__ = __name__  # pickle finds them through this module's __getattr__
+    return classes
+
+
+_SCHEMAS: dict[tuple, dict[str, type]] = {}
+_CURRENT: dict[str, type] = {}
+
+
+def schema() -> type:
+    """The dataclass of a whole run's config, derived from the registries as they are now (a
+    strategy registered later, in a plugin, gets its section in the next call)."""
+    from .training import PHASES, WEIGHTINGS  # the registries import torch, which `kanpde --help` need not
+
+    key = (tuple(PHASES.items()), tuple(WEIGHTINGS.items()))
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = _build_schema(PHASES, WEIGHTINGS)
+    _CURRENT.update(_SCHEMAS[key])
+    return _SCHEMAS[key]["Config"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Config``, ``OptimConfig``, ``WeightingConfig``: the schema classes now (pickle finds a
+    composed config's classes here)."""
+    if name in ("Config", "OptimConfig", "WeightingConfig"):
+        if name not in _CURRENT:
+            schema()
+        return _CURRENT[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def plugins_in(overrides: Sequence[str]) -> list[str]:
+    """The modules that ``plugins=[...]`` names among command-line ``overrides`` (read before the
+    config is composed, since their strategies' sections belong to the schema)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    found: list[str] = []
+    for item in overrides:
+        if re.match(r"^\+{0,2}plugins=", item):
+            try:
+                value = OverridesParser.create().parse_override(item).value()
+            except Exception as exc:  # noqa: BLE001 - Hydra's grammar errors are long
+                raise ConfigError("plugins", f"cannot parse {item!r} ({describe(exc)})") from None
+            found += [str(v) for v in (value if isinstance(value, list) else [value])]
+    return found
+
+
+def import_plugins(modules: Sequence[str]) -> None:
+    """Import the user's ``modules`` (config key ``plugins``), whose import registers their own
+    phases and weightings; one line naming the module if one cannot be imported."""
+    import importlib
+
+    for module in modules:
+        try:
+            importlib.import_module(str(module))
+        except Exception as exc:  # noqa: BLE001 - any failure of the user's module is one line
+            raise ConfigError("plugins", f"cannot import {module!r} ({type(exc).__name__}: {exc})") from None
 
 
 def register_configs() -> None:
@@ -194,7 +210,7 @@ def register_configs() -> None:
     ``run_time`` resolver of the default run directory's name."""
     OmegaConf.register_new_resolver("run_time", _run_time, use_cache=True, replace=True)
     cs = ConfigStore.instance()
-    cs.store(name="kanpde_schema", node=Config)
+    cs.store(name="kanpde_schema", node=schema())
     cs.store(name="kan_schema", node=KANConfig)  # extended by conf/model/kan.yaml
     cs.store(name="mlp_schema", node=MLPConfig)
 
@@ -232,14 +248,14 @@ FREE = ("problem", "hydra")  # nodes without a schema here: the problem's keys a
 def check_known_keys(cfg: Any) -> None:
     """Refuse keys that no schema declares, such as ``+foo=1`` or ``+optim.adam.stepz=10`` (Hydra
     lets ``+`` add them), and non-finite numbers anywhere in the schema's sections."""
-    schema = OmegaConf.structured(Config)
+    full = OmegaConf.structured(schema())
     model_schema = SCHEMAS.get(str(cfg.model.get("name", ""))) if isinstance(cfg.model, DictConfig) else None
     if model_schema is not None:
-        schema.model = OmegaConf.structured(model_schema)
+        full.model = OmegaConf.structured(model_schema)
     for key in cfg:
         if key in FREE or (key == "model" and model_schema is None):
             continue
-        _compare(cfg[key], schema, key, key)
+        _compare(cfg[key], full, key, key)
 
 
 def _compare(node: Any, parent: DictConfig, name: str, key: str) -> None:
@@ -264,47 +280,30 @@ def validate(cfg: Any) -> None:
     from .geometry.sampling import SAMPLERS  # the registries import torch, which `kanpde --help` need not
     from .nets import MODELS
     from .pde import DERIVATIVES
-    from .training import PHASES, SCHEDULES, WEIGHTINGS
+    from .training import PHASES, WEIGHTINGS
 
     check_known_keys(cfg)
-    for key in ("optim.adam.steps", "optim.lbfgs.steps", "optim.grid.update_every", "sampler.resample_every",
-                "optim.time_limit", "optim.sparsity.weight", "optim.sparsity.l1", "optim.sparsity.entropy",
-                "output.eval_every", "seed", "sampler.time_windows", "sampler.adaptive_k", "sampler.adaptive_c"):
+    for key in ("optim.grid.update_every", "sampler.resample_every", "optim.time_limit", "optim.sparsity.weight",
+                "optim.sparsity.l1", "optim.sparsity.entropy", "output.eval_every", "seed", "sampler.time_windows",
+                "sampler.adaptive_k", "sampler.adaptive_c"):
         _at_least(cfg, key, 0)
-    for key in ("sampler.n_interior", "sampler.n_boundary", "output.checkpoint_every", "optim.lbfgs.history_size",
-                "sampler.adaptive_pool"):
+    for key in ("sampler.n_interior", "sampler.n_boundary", "output.checkpoint_every", "sampler.adaptive_pool"):
         _at_least(cfg, key, 1)
-    for key in ("optim.adam.lr", "optim.adam.lr_final", "optim.lbfgs.lr"):
-        if not cfg_get(cfg, key) > 0:
-            raise ConfigError(key, f"must be > 0, got {cfg_get(cfg, key)}")
     MODELS.get(cfg.model.name)
     WEIGHTINGS.get(cfg.optim.weighting.name)
-    weighting = cfg.optim.weighting
-    _at_least(cfg, "optim.weighting.grad_norm.every", 1)
-    _at_least(cfg, "optim.weighting.rba.every", 1)
-    _at_least(cfg, "optim.weighting.causal.chunks", 1)
-    _at_least(cfg, "optim.weighting.causal.eps", 0)
-    _at_least(cfg, "optim.weighting.rba.eta", 0)
-    for key, value in (("grad_norm.alpha", weighting.grad_norm.alpha), ("rba.gamma", weighting.rba.gamma)):
-        if not 0 <= value < 1:
-            raise ConfigError(f"optim.weighting.{key}", f"must be in [0, 1), got {value}")
+    for name, cls in WEIGHTINGS.items():
+        if name in cfg.optim.weighting:
+            check_options(cls, cfg.optim.weighting[name], f"optim.weighting.{name}")
     SAMPLERS.get(cfg.sampler.method)
-    SCHEDULES.get(cfg.optim.adam.schedule)
     if cfg.diff != "auto":
         DERIVATIVES.get(cfg.diff)
     for name in cfg.optim.phases:
         PHASES.get(name)
         if name not in cfg.optim:
             raise ConfigError("optim.phases", f"phase {name!r} has no config section optim.{name}")
-    for name in ("bfgs", "ssbfgs", "ssbroyden"):
-        for key in ("steps", "max_ls", "max_parameters"):
-            _at_least(cfg, f"optim.{name}.{key}", 1 if key != "steps" else 0)
-        section = cfg.optim[name]
-        if not 0 < section.c1 < section.c2 < 1:
-            raise ConfigError(f"optim.{name}.c2", f"the Wolfe constants need 0 < c1 < c2 < 1, got c1={section.c1}, "
-                              f"c2={section.c2}")
-        if not section.lr > 0:
-            raise ConfigError(f"optim.{name}.lr", f"must be > 0, got {section.lr}")
+    for name, cls in PHASES.items():
+        if name in cfg.optim:
+            check_options(cls, cfg.optim[name], f"optim.{name}")
     if any(w < 1 for w in cfg.model.hidden):
         raise ConfigError("model.hidden", f"layer widths must be >= 1, got {list(cfg.model.hidden)}")
     grid = cfg.optim.grid
@@ -322,6 +321,16 @@ def validate(cfg: Any) -> None:
         raise ConfigError("optim.grid.eps", f"must be in [0, 1], got {grid.eps}")
 
 
+def check_options(cls: Any, section: Any, key: str) -> None:
+    """Build ``cls.Options`` from the config ``section`` at ``key``: its own range checks, with the
+    key in front of their one-line errors."""
+    values = OmegaConf.to_container(section, resolve=True) if OmegaConf.is_config(section) else dict(section)
+    try:
+        build_options(cls.Options, values, f"{key} ({cls.__name__})")
+    except ConfigError as exc:
+        raise in_section(exc, key) from None
+
+
 def compose(problem: str | None, model: str, overrides: Sequence[str] = (), options: Mapping[str, Any] | None = None,
             config_dir: str | Path | None = None) -> DictConfig:
     """The config ``kanpde problem=PROBLEM model=MODEL OVERRIDES...`` runs, then ``options`` (plain
@@ -336,6 +345,7 @@ def compose(problem: str | None, model: str, overrides: Sequence[str] = (), opti
     for item in overrides:
         if re.match(r"^[+~]*(problem|model)=", item):
             raise ConfigError("overrides", f"{item!r}: name the problem and the model as solve's arguments")
+    import_plugins([*plugins_in(overrides), *(options or {}).get("plugins", [])])
     chosen = [f"problem={problem}"] if problem is not None else ["problem=poisson2d", "~problem_model"]
     search = [f"hydra.searchpath=[file://{Path(config_dir).resolve()}]"] if config_dir is not None else []
     register_configs()
@@ -367,5 +377,5 @@ def _is_input_error(exc: BaseException) -> bool:
     return isinstance(exc, (HydraException, OmegaConfBaseException, yaml.YAMLError))
 
 
-__all__ = ["Config", "DType", "Device", "KANConfig", "MLPConfig", "OptimConfig", "OutputConfig", "SamplerConfig",
-           "compose", "register_configs", "validate"]
+__all__ = ["DType", "Device", "KANConfig", "MLPConfig", "OutputConfig", "SamplerConfig", "check_options", "compose",
+           "import_plugins", "register_configs", "schema", "validate"]

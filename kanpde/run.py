@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import __version__
 from .build import build_net, check_size, instantiate_problem, problem_spec, select_device, select_dtype
-from .config import choice, compose, validate
+from .config import choice, compose, import_plugins, validate
 from .errors import ConfigError, KanpdeError
 from .io.run_dir import CHECKPOINT, RunDirectory, checkpoint_mismatch
 from .nets import SolutionNet
@@ -40,11 +40,14 @@ from .training import (
     Interrupted,
     Loop,
     Loss,
+    Phase,
     Progress,
     Resample,
     Sparsity,
     StalledError,
     TimeLimit,
+    WEIGHTINGS,
+    Weighting,
     build_weighting,
 )
 from .training.distributed import DataParallel
@@ -55,7 +58,7 @@ log = logging.getLogger("kanpde")
 
 def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides: Sequence[str] = (),
           run_dir: str | Path | None = None, callbacks: Sequence[Callback] = (), config_dir: str | Path | None = None,
-          **options: Any) -> Solution:
+          phases: Sequence[Phase] | None = None, weighting: Weighting | None = None, **options: Any) -> Solution:
     """Train ``model`` (a config in conf/model: kan, mlp, kan_small, ...) on ``problem`` (a name
     in conf/problem, or a Problem object, which is copied: yours stays untouched) and return the
     Solution.
@@ -64,7 +67,10 @@ def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides
     ``options``: config keys as Python values, nested dicts for groups (``seed=1``,
     ``optim={"lbfgs": {"steps": 500}}``), applied after the overrides; ``callbacks``: your own
     training callbacks (kanpde.training.Callback); ``config_dir``: a folder of your own configs
-    (as ``kanpde --config-dir``). Nothing is written unless ``run_dir`` is given, which then
+    (as ``kanpde --config-dir``); ``phases`` (``[Adam(steps=500), SSBroyden(steps=2000)]``) and
+    ``weighting`` (``ResidualAttention(eta=0.01)``): strategy objects, kanpde's or your own
+    registered ones, which set ``optim.phases`` with each phase's section and ``optim.weighting``
+    (so that the run's config records them and a resume rebuilds them). Nothing is written unless ``run_dir`` is given, which then
     receives the full output contract. Bad input raises a KanpdeError with a one-line message;
     a run that diverges raises DivergedError, one that could not take a single step StalledError;
     the ``solution`` of either is what was trained.
@@ -72,6 +78,8 @@ def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides
     if not isinstance(model, str):
         raise KanpdeError(f"model must be the name of a model config (kan, mlp, kan_small, ...), got {model!r}; "
                           "set its keys with overrides=['model.hidden=[16,16]']")
+    if phases is not None or weighting is not None:
+        options = {**options, "optim": OmegaConf.merge(options.get("optim", {}), strategy_options(phases, weighting))}
     if isinstance(problem, Problem):
         if "problem" in options:
             raise ConfigError("problem", "the problem is given as an object: set its parameters when you build it")
@@ -85,6 +93,33 @@ def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides
     return run(cfg, run_dir, problem_name=problem, model_name=model, callbacks=callbacks)
 
 
+def strategy_options(phases: Sequence[Phase] | None, weighting: Weighting | None) -> dict:
+    """The ``optim`` config keys that set these phase and weighting objects: their names and their
+    options. Each must be an instance of a registered class (PHASES, WEIGHTINGS); two phases of
+    one class would share a config section, so they are refused."""
+    optim: dict[str, Any] = {}
+    if phases is not None:
+        registered = {cls: name for name, cls in PHASES.items()}
+        names = []
+        for phase in phases:
+            name = registered.get(type(phase))
+            if name is None:
+                raise ConfigError("phases", f"{phase!r} is not a registered phase: decorate its class with "
+                                            "@kanpde.training.PHASES.register(\"name\")")
+            if name in names:
+                raise ConfigError("phases", f"two {name} phases would share the section optim.{name}")
+            names.append(name)
+            optim[name] = phase.options.as_dict()
+        optim["phases"] = names
+    if weighting is not None:
+        name = {cls: n for n, cls in WEIGHTINGS.items()}.get(type(weighting))
+        if name is None:
+            raise ConfigError("weighting", f"{weighting!r} is not a registered weighting: decorate its class with "
+                                           "@kanpde.training.WEIGHTINGS.register(\"name\")")
+        optim["weighting"] = {"name": name, **({name: weighting.options.as_dict()} if weighting.options.as_dict() else {})}
+    return optim
+
+
 def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str | None = None,
         model_name: str | None = None, problem: Problem | None = None, callbacks: Sequence[Callback] = (),
         overrides: Sequence[str] = ()) -> Solution:
@@ -92,6 +127,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
     With ``run_dir``: refuses to clobber a run there, resumes it with ``resume=true``, and writes
     the output contract, .hydra/config.yaml and (the command line's ``overrides``) overrides.yaml
     included, once every check has passed."""
+    import_plugins(cfg.get("plugins", []))  # a job in a fresh process (a sweep's worker) registers them again
     validate(cfg)
     problem = problem if problem is not None else instantiate_problem(cfg.problem)
     dtype, device = select_dtype(choice(cfg.dtype)), select_device(choice(cfg.device))
@@ -185,7 +221,7 @@ def build_loop(cfg: DictConfig, problem: Problem, net: SolutionNet, evaluate: Ca
     weighting = build_weighting(optim.weighting, {**problem.loss_weights(), "sparsity": sparsity.weight}, problem)
     loss = Loss(problem, net, collocation.sample(0), weighting, engine=cfg.diff, regularizers=regularizers,
                 compile=optim.compile, parallel=parallel)
-    phases = [PHASES.get(name)(optim[name]) for name in optim.phases]
+    phases = [PHASES.get(name)(**optim[name]) for name in optim.phases]
     evaluation = Evaluation(evaluate, cfg.output.eval_every)
     grid = optim.grid
     steps: list[Callback] = [TimeLimit(optim.time_limit)] if optim.time_limit else []
@@ -218,7 +254,7 @@ def _finish(cfg: DictConfig, loop: Loop, evaluation: Evaluation, x_test: torch.T
                "scored_points": score["scored_points"],
                "test_sets": {name: s.summary(predictions[name], problem.outputs) for name, s in sets.items()},
                "final_loss": float(total.detach()), "final_loss_terms": terms,
-               **{f"{name}_steps": int((phases == PHASES.get(name).code).sum()) for name in PHASES.names()},
+               **{f"{name}_steps": int((phases == PHASES.index(name)).sum()) for name in PHASES.names()},
                "train_seconds": loop.elapsed, "status": status,
                "grid_sizes": net.grid_sizes() if net.is_kan else None, "events": loop.events}
     if problem.unknowns:

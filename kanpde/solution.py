@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from torch import Tensor
 
 from .build import build_net, instantiate_problem, select_dtype
-from .config import Config, choice
+from .config import choice, import_plugins, schema
 from .errors import KanpdeError
 from .io import read_history, read_json
 from .io.run_dir import CHECKPOINT, METRICS, RunDirectory, checkpoint_mismatch, read_checkpoint
@@ -167,7 +167,8 @@ def load(run_dir: str | Path, problem: Problem | None = None, dtype: str | None 
         raise KanpdeError(f"{path}: no such run directory")
     ckpt = read_checkpoint(path / CHECKPOINT)
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(Config), ckpt["config"])
+        import_plugins(ckpt["config"].get("plugins", []))
+        cfg = OmegaConf.merge(OmegaConf.structured(schema()), ckpt["config"])
     except OmegaConfBaseException as exc:
         raise KanpdeError(f"{path / CHECKPOINT}: its config does not fit this kanpde version ({exc.msg})") from None
     if problem is None:

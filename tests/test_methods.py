@@ -89,10 +89,10 @@ def test_self_scaled_phases_reach_a_lower_loss_than_lbfgs_on_the_same_budget():
 
 def test_the_dense_phase_refuses_too_many_parameters():
     cfg = make_config(*SMALL, "optim.ssbroyden.max_parameters=10")
-    phase = PHASES.get("ssbroyden")(cfg.optim.ssbroyden)
+    phase = PHASES.get("ssbroyden")(**cfg.optim.ssbroyden)
     loop = Loop(build_loop(cfg, Poisson2D(), net_for(Poisson2D(), cfg.model), lambda net: 0.0)[0].loss, [], [])
     with pytest.raises(ConfigError, match=r"optim.ssbroyden.max_parameters: \d+ trained parameters need"):
-        phase.optimizer(loop.parameters(), 1.0)
+        phase.start(loop.parameters(), 1.0)
 
 
 def test_a_quasi_newton_run_resumes_bitwise():
@@ -123,7 +123,7 @@ def test_a_quasi_newton_run_resumes_bitwise():
 
 
 def test_rba_multipliers_follow_their_update_rule():
-    rba = ResidualAttention({"pde": 1.0, "boundary": 2.0}, gamma=0.9, eta=0.1)
+    rba = ResidualAttention(gamma=0.9, eta=0.1).bind({"pde": 1.0, "boundary": 2.0})
     r = {"pde": torch.tensor([1.0, -2.0, 4.0]), "boundary": torch.tensor([0.5, 0.0])}
     points = {"pde": torch.zeros(3, 2), "boundary": torch.zeros(2, 2)}
     terms = {k: (v**2).mean() for k, v in r.items()}
@@ -159,7 +159,7 @@ def test_grad_norm_weights_balance_the_gradient_norms():
 
 def test_causal_weights_are_monotone_in_time_and_match_the_formula():
     problem = make_problem("heat1d")
-    causal = CausalWeights({"pde": 1.0, "initial": 1.0, "boundary": 1.0}, problem, eps=2.0, chunks=4)
+    causal = CausalWeights(eps=2.0, chunks=4).bind({"pde": 1.0, "initial": 1.0, "boundary": 1.0}, problem)
     t = torch.tensor([0.1, 0.2, 0.3, 0.6, 0.8, 0.95])
     points = torch.stack([torch.zeros(6), t], dim=1)
     r = torch.tensor([1.0, 1.0, 0.5, 0.2, 2.0, 1.0], requires_grad=True)
@@ -172,7 +172,7 @@ def test_causal_weights_are_monotone_in_time_and_match_the_formula():
     total.backward()
     assert float(total.detach()) == pytest.approx(float((w * losses.detach()).mean()))
     with pytest.raises(ConfigError, match="causal weighting needs a time-dependent problem"):
-        CausalWeights({"pde": 1.0}, Poisson2D())
+        CausalWeights().bind({"pde": 1.0}, Poisson2D())
 
 
 def test_weighting_options_are_checked():

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from helpers import make_config, make_problem, net_for
-from omegaconf import OmegaConf
 
 from kanpde.problems import Poisson2D
 from kanpde.run import build_loop
@@ -29,7 +28,7 @@ def loop_for(*overrides: str, callbacks=()) -> Loop:
 @pytest.mark.parametrize("name", PHASES.names())
 def test_every_phase_lowers_the_loss_alone(name):
     cfg = make_config(*SMALL)
-    phase = PHASES.get(name)(OmegaConf.merge(cfg.optim[name], {"steps": 40}))
+    phase = PHASES.get(name)(**{**cfg.optim[name], "steps": 40})
     base = loop_for()
     loop = Loop(base.loss, [phase], [DivergenceGuard()])
     first = float(loop.loss()[0].detach())

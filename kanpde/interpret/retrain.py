@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omegaconf import OmegaConf
-
 from ..nets import SolutionNet
 from ..solution import Solution, predict
-from ..training import PHASES, Collocation, DivergedError, DivergenceGuard, FixedWeights, Loop, Loss, StalledError
+from ..training import LBFGS, Adam, Collocation, DivergedError, DivergenceGuard, FixedWeights, Loop, Loss, StalledError
 
 
 @dataclass
@@ -34,9 +32,8 @@ def retrain(run: Solution, net: SolutionNet, lbfgs_steps: int, adam_steps: int =
     cfg, problem = run.config, run.problem
     dtype, device = net.shift.dtype, net.shift.device
     points = Collocation(problem, cfg.sampler, cfg.seed, dtype, device).sample(0)
-    loss = Loss(problem, net, points, FixedWeights(problem.loss_weights()))
-    phases = [PHASES.get("adam")(OmegaConf.merge(cfg.optim.adam, {"steps": adam_steps})),
-              PHASES.get("lbfgs")(OmegaConf.merge(cfg.optim.lbfgs, {"steps": lbfgs_steps}))]
+    loss = Loss(problem, net, points, FixedWeights().bind(problem.loss_weights()))
+    phases = [Adam(**{**cfg.optim.adam, "steps": adam_steps}), LBFGS(**{**cfg.optim.lbfgs, "steps": lbfgs_steps})]
     loop = Loop(loss, phases, [DivergenceGuard()])
     status = "ok"
     try:

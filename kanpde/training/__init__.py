@@ -9,11 +9,13 @@ from .history import History
 from .interrupt import Interrupted
 from .loop import Loop
 from .loss import Loss, Sparsity
-from .phases import PHASES, SCHEDULES, Converged, Phase, Step
-from .weighting import WEIGHTINGS, AdaptWeights, FixedWeights, Weighting, build_weighting
+from .phases import (BFGS, LBFGS, PHASES, SCHEDULES, SSBFGS, Adam, Converged, DenseQuasiNewton, Phase, SSBroyden,
+                     Step)
+from .weighting import (WEIGHTINGS, AdaptWeights, CausalWeights, FixedWeights, GradNormWeights, ResidualAttention,
+                        Weighting, build_weighting)
 
-__all__ = ["AdaptWeights", "Callback", "Checkpoint", "Collocation", "Converged", "DivergedError",
-           "DivergenceGuard", "Evaluation", "FixedWeights", "GridSchedule", "History", "Interrupted", "Loop",
-           "Loss", "PHASES", "Phase", "Progress", "Resample", "SCHEDULES", "Sparsity", "StalledError", "Step",
-           "TimeLimit",
+__all__ = ["Adam", "AdaptWeights", "BFGS", "Callback", "CausalWeights", "Checkpoint", "Collocation", "Converged",
+           "DenseQuasiNewton", "DivergedError", "DivergenceGuard", "Evaluation", "FixedWeights", "GradNormWeights",
+           "GridSchedule", "History", "Interrupted", "LBFGS", "Loop", "Loss", "PHASES", "Phase", "Progress", "Resample",
+           "ResidualAttention", "SCHEDULES", "SSBFGS", "SSBroyden", "Sparsity", "StalledError", "Step", "TimeLimit",
            "WEIGHTINGS", "Weighting", "build_weighting"]

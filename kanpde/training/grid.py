@@ -39,8 +39,9 @@ class GridSchedule(Callback):
         if loop.loss.parallel is not None:  # every rank fits the same grid: at all ranks' points
             x = loop.loss.parallel.gather(x)
         if step in self.extend:
-            carry = self.carry_state and isinstance(loop.optimizer, torch.optim.Adam)
-            net.core.extend_grid(x, self.extend[step], loop.optimizer if carry else None)
+            optimizer = loop.phase.optimizer
+            carry = self.carry_state and isinstance(optimizer, torch.optim.Adam)
+            net.core.extend_grid(x, self.extend[step], optimizer if carry else None)
             loop.event(f"grid extended to {self.extend[step]}" + (", optimiser state carried over" if carry else ""))
             if not carry:
                 loop.parameters_replaced()

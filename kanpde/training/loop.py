@@ -11,8 +11,9 @@
     on_train_end; close
 
 The loop owns the step counters, the training clock (``elapsed``: steps only, evaluation and
-checkpoints excluded), the optimiser, the history and the events, and gives a checkpoint everything
-a resumed run needs to continue bitwise-identically on the same machine (``state_dict``).
+checkpoints excluded), the history and the events; each phase owns its optimiser (phases.py). It
+gives a checkpoint everything a resumed run needs to continue bitwise-identically on the same
+machine (``state_dict``).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from ..nets import SolutionNet
 from .callbacks import Callback, StalledError
 from .history import History
 from .loss import Loss
-from .phases import Converged, Phase
+from .phases import Converged, Phase, flat_parameters
 
 log = logging.getLogger("kanpde")
 
@@ -46,7 +47,8 @@ class Loop:
         self.events: list[dict] = []
         self.phase_index, self.phase_step, self.elapsed, self.lr_scale = 0, 0, 0.0, 1.0
         self.stop_reason: str | None = None
-        self.optimizer = self.phase.optimizer(self.parameters(), self.lr_scale) if self.phases else None
+        if self.phases:
+            self.phase.start(self.parameters(), self.lr_scale)
         self._rebuild = False
 
     # ----- where training stands ----------------------------------------------------------------
@@ -83,7 +85,7 @@ class Loop:
 
     def flat_parameters(self) -> Tensor:
         """Every trained parameter, detached, in one vector."""
-        return torch.cat([p.detach().reshape(-1) for p in self.parameters()])
+        return flat_parameters(self.parameters())
 
     def unknown_values(self) -> dict[str, float]:
         """The problem's unknown coefficients now: {name: value}."""
@@ -110,7 +112,7 @@ class Loop:
     def snapshot(self) -> dict:
         """A copy of the trained state at this step, for ``rewind``."""
         return {"step": self.phase_step, "net": copy.deepcopy(self.net.state_dict()), "grid_sizes": self.net.grid_sizes(),
-                "unknowns": self.unknown_values(), "optimizer": copy.deepcopy(self.optimizer.state_dict())}
+                "unknowns": self.unknown_values(), "optimizer": copy.deepcopy(self.phase.state_dict())}
 
     def rewind(self, snapshot: dict, lr_scale: float) -> None:
         """Back to ``snapshot`` (of this phase): parameters, step and history; a fresh optimiser with
@@ -120,10 +122,7 @@ class Loop:
         self.phase_step = snapshot["step"]
         self.history.truncate(self.global_step)
         self.lr_scale = lr_scale
-        self.optimizer = self.phase.optimizer(self.parameters(), self.lr_scale)
-        if self.phase.keeps_state:
-            self.optimizer.load_state_dict(snapshot["optimizer"])
-        self.phase.reset()
+        self.phase.start(self.parameters(), lr_scale, snapshot["optimizer"] if self.phase.keeps_state else None)
 
     # ----- the loop ------------------------------------------------------------------------------
     def _call(self, hook: str, *args: Any) -> None:
@@ -148,11 +147,11 @@ class Loop:
             raise StalledError(f"no phase moved the parameters ({why})")
 
     def _next_phase(self) -> None:
+        self.phase.stop()
         self.phase_index += 1
-        self.phase_step, self.lr_scale, self.optimizer = 0, 1.0, None
+        self.phase_step, self.lr_scale = 0, 1.0
         if not self.finished:
-            self.optimizer = self.phase.optimizer(self.parameters(), self.lr_scale)
-            self.phase.reset()
+            self.phase.start(self.parameters(), self.lr_scale)
 
     def _stopping(self) -> bool:
         """Whether training stops before this step. In a data-parallel run the ranks decide together:
@@ -176,10 +175,10 @@ class Loop:
             if phase.accepts_changes:
                 self._call("prepare_step")
                 if self._rebuild:
-                    self.optimizer, self._rebuild = phase.optimizer(self.parameters(), self.lr_scale), False
-                    phase.reset()
+                    phase.start(self.parameters(), self.lr_scale)
+                    self._rebuild = False
             try:
-                step = phase.step(self)
+                step = phase.step(self.loss, self.phase_step)
             except Converged as done:
                 if self.phase_step == 0:  # a phase that could not take one step: say so in the metrics
                     self.event(f"{done}: the phase did not move the parameters", warn=True)
@@ -203,7 +202,7 @@ class Loop:
         it together: the weighting state, which may be pointwise, is kept for each rank)."""
         parallel, weighting = self.loss.parallel, self.loss.weighting.state_dict()
         return {"net": self.net.state_dict(), "grid_sizes": self.net.grid_sizes(), "unknowns": self.unknown_values(),
-                "optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
+                "optimizer": None if self.finished else self.phase.state_dict(),
                 "phases": [p.name for p in self.phases], "phase": self.phase_index, "phase_step": self.phase_step,
                 "elapsed": self.elapsed, "lr_scale": self.lr_scale, "events": self.events, "history": self.history.rows,
                 "processes": 1 if parallel is None else parallel.size,
@@ -230,11 +229,10 @@ class Loop:
                 cb.load_state_dict(state["callbacks"][cb.key])
         weighting = state["weighting"] if parallel is None else state["weighting"][parallel.rank]
         self.loss.weighting.load_state_dict(weighting)  # after the callbacks have restored the points
-        self.optimizer = None
+        for phase in self.phases:
+            phase.stop()
         if not self.finished:
-            self.optimizer = self.phase.optimizer(self.parameters(), self.lr_scale)
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.phase.reset()
+            self.phase.start(self.parameters(), self.lr_scale, state["optimizer"])
 
     @torch.no_grad()
     def _set_unknowns(self, values: Mapping[str, float]) -> None:

@@ -1,8 +1,12 @@
 """Optimiser phases: the loop runs the phases of ``optim.phases`` in order, each a small class here.
 
-A phase builds its torch optimiser over the trained parameters and takes one step at a time; a new
-optimiser is one subclass plus one ``@PHASES.register("name")`` line and a config section
-``optim.<name>`` (config.py). Learning-rate schedules are registered in ``SCHEDULES``.
+A phase is built from plain keyword arguments, ``Adam(steps=1000, lr=1e-2, lr_final=1e-3)``, that
+fill its ``Options`` dataclass (declared beside it; its fields are the config section
+``optim.<name>``, from which config.py derives the schema). It owns its torch optimiser: ``start``
+builds it over the trained parameters (from a saved ``state_dict`` on a resume or a rollback),
+``step`` takes one step on the loss. A new optimiser is one subclass with its options plus one
+``@PHASES.register("name")`` line, in kanpde or in your own module. Learning-rate schedules are
+registered in ``SCHEDULES``.
 
     adam    Adam, lr from a schedule between lr and lr_final over the phase; callbacks may resample
             points and change the KAN grid between its steps
@@ -10,24 +14,28 @@ optimiser is one subclass plus one ``@PHASES.register("name")`` line and a confi
             makes no progress
     bfgs, ssbfgs, ssbroyden
             dense quasi-Newton with a strong-Wolfe line search (quasi_newton.py): plain BFGS, and
-            the self-scaled BFGS and Broyden updates; up to optim.<name>.max_parameters parameters
+            the self-scaled BFGS and Broyden updates; up to max_parameters parameters
+
+A phase's number in history.h5 (``code``) is its place in the registry: adam 0, lbfgs 1, bfgs 2,
+ssbfgs 3, ssbroyden 4, then phases registered later in the order they are imported.
 """
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
 import torch
 from torch import Tensor
 
 from ..errors import ConfigError
+from ..options import Options, above, at_least, build_options
 from ..registry import Registry
 from .quasi_newton import SelfScaledQuasiNewton
 
 if TYPE_CHECKING:
-    from .loop import Loop
+    from .loss import Loss
 
 Schedule = Callable[[float, float, float], float]  # (lr, lr_final, fraction of the phase done) -> lr
 SCHEDULES: Registry[Schedule] = Registry("learning-rate schedule", "optim.adam.schedule")
@@ -67,58 +75,113 @@ class Converged(Exception):
 
 
 class Phase(ABC):
-    """One optimiser over ``steps`` steps. ``code`` is the phase's number in history.h5;
-    ``accepts_changes``: whether callbacks may resample the points or change the grid between
-    its steps (a quasi-Newton method's curvature pairs assume a fixed loss); ``keeps_state``:
-    whether a rollback restores the optimiser state saved with the parameters (or starts afresh)."""
+    """One optimiser over ``steps`` steps, built from the keyword arguments of its ``Options``.
+
+    ``accepts_changes``: whether callbacks may resample the points or change the grid between its
+    steps (a quasi-Newton method's curvature pairs assume a fixed loss); ``keeps_state``: whether a
+    rollback restores the optimiser state saved with the parameters (or starts afresh). ``name``
+    is set by ``PHASES.register``.
+    """
 
     name: ClassVar[str]
-    code: ClassVar[int]
+    Options: ClassVar[type[Options]]
     accepts_changes: ClassVar[bool] = False
     keeps_state: ClassVar[bool] = False
 
-    def __init__(self, cfg: Any):
-        self.cfg = cfg
-        self.steps = int(cfg.steps)
+    def __init__(self, **options: Any):
+        self.options = build_options(self.Options, options, f"the {type(self).__name__} phase")
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.lr_scale = 1.0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.options.as_dict().items())})"
+
+    @property
+    def steps(self) -> int:
+        return int(self.options.steps)
+
+    @property
+    def code(self) -> int:
+        """The phase's number in history.h5's ``phase``: its place in ``PHASES``."""
+        return PHASES.index(self.name)
+
+    def start(self, params: list[Tensor], lr_scale: float = 1.0, state: Mapping[str, Any] | None = None) -> None:
+        """A fresh optimiser over ``params`` with its step size scaled by ``lr_scale`` (rollbacks
+        halve it), continuing ``state`` (a ``state_dict()``) when given; cached losses forgotten."""
+        self.lr_scale = lr_scale
+        self.optimizer = self.make_optimizer(params, lr_scale)
+        if state is not None:
+            self.optimizer.load_state_dict(state)
+        self.reset()
+
+    def stop(self) -> None:
+        """The phase is over: its optimiser is released."""
+        self.optimizer = None
+
+    def state_dict(self) -> dict | None:
+        """The optimiser's state (None before ``start`` and after ``stop``)."""
+        return None if self.optimizer is None else self.optimizer.state_dict()
 
     @abstractmethod
-    def optimizer(self, params: list[Tensor], lr_scale: float) -> torch.optim.Optimizer:
-        """A fresh optimiser over ``params``, its step size scaled by ``lr_scale`` (rollbacks halve it)."""
+    def make_optimizer(self, params: list[Tensor], lr_scale: float) -> torch.optim.Optimizer:
+        """The torch optimiser over ``params``, its step size scaled by ``lr_scale``."""
 
     @abstractmethod
-    def step(self, loop: Loop) -> Step:
-        """One step of ``loop.optimizer`` on ``loop.loss``; raises Converged when there is no progress."""
+    def step(self, loss: Loss, phase_step: int) -> Step:
+        """Step ``phase_step`` of the phase on ``loss``; raises Converged when there is no progress."""
 
     def reset(self) -> None:
         """Forget anything cached about the loss (the parameters or points changed under the phase)."""
 
 
-PHASES: Registry[type[Phase]] = Registry("optimiser phase", "optim.phases")
+PHASES: Registry[type[Phase]] = Registry("optimiser phase", "optim.phases", label=True)
+
+
+def flat_parameters(params: list[Tensor]) -> Tensor:
+    """Every parameter, detached, in one vector."""
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+@dataclass
+class AdamOptions(Options):
+    steps: int = 1000
+    lr: float = 1e-2
+    lr_final: float = 1e-3  # the exponential / cosine schedules end here
+    schedule: str = "exponential"  # SCHEDULES: constant | exponential | cosine
+
+    def check(self) -> None:
+        at_least(self, "steps", 0)
+        above(self, "lr", 0)
+        above(self, "lr_final", 0)
+        if self.schedule not in SCHEDULES:
+            raise ConfigError("schedule", f"unknown learning-rate schedule {self.schedule!r}; "
+                                          f"choices: {', '.join(SCHEDULES.names())}")
 
 
 @PHASES.register("adam")
 class Adam(Phase):
     """torch.optim.Adam; learning rate SCHEDULES[schedule](lr, lr_final, step / steps) * lr_scale."""
 
-    name, code, accepts_changes, keeps_state = "adam", 0, True, True
+    Options, accepts_changes, keeps_state = AdamOptions, True, True
 
-    def optimizer(self, params: list[Tensor], lr_scale: float) -> torch.optim.Optimizer:
-        return torch.optim.Adam(params, lr=self.cfg.lr * lr_scale)
+    def make_optimizer(self, params: list[Tensor], lr_scale: float) -> torch.optim.Optimizer:
+        return torch.optim.Adam(params, lr=self.options.lr * lr_scale)
 
     def learning_rate(self, step: int) -> float:
         """The schedule's learning rate at ``step`` of the phase (before any rollback scaling)."""
-        return SCHEDULES.get(self.cfg.schedule)(self.cfg.lr, self.cfg.lr_final, step / max(self.steps, 1))
+        o = self.options
+        return SCHEDULES.get(o.schedule)(o.lr, o.lr_final, step / max(self.steps, 1))
 
-    def step(self, loop: Loop) -> Step:
-        lr = self.learning_rate(loop.phase_step) * loop.lr_scale
-        for group in loop.optimizer.param_groups:
+    def step(self, loss: Loss, phase_step: int) -> Step:
+        lr = self.learning_rate(phase_step) * self.lr_scale
+        for group in self.optimizer.param_groups:
             group["lr"] = lr
-        loop.optimizer.zero_grad()
-        total, terms = loop.loss()
+        self.optimizer.zero_grad()
+        total, terms = loss()
         if not torch.isfinite(total):
             return Step(math.nan, terms, lr)
         total.backward()
-        loop.optimizer.step()
+        self.optimizer.step()
         return Step(float(total.detach()), terms, lr)
 
 
@@ -134,48 +197,78 @@ class _Memo:
     terms: dict[str, float]
 
 
+@dataclass
+class LBFGSOptions(Options):
+    steps: int = 3000  # iterations; each is one history row
+    lr: float = 1.0
+    history_size: int = 50
+
+    def check(self) -> None:
+        at_least(self, "steps", 0)
+        above(self, "lr", 0)
+        at_least(self, "history_size", 1)
+
+
 @PHASES.register("lbfgs")
 class LBFGS(Phase):
     """torch.optim.LBFGS, one iteration per step (at most 25 line-search evaluations), strong-Wolfe
     line search; the loss at a point just evaluated is reused, not recomputed."""
 
-    name, code = "lbfgs", 1
+    Options = LBFGSOptions
 
-    def __init__(self, cfg: Any):
-        super().__init__(cfg)
+    def __init__(self, **options: Any):
+        super().__init__(**options)
         self._memo: _Memo | None = None
 
-    def optimizer(self, params: list[Tensor], lr_scale: float) -> torch.optim.Optimizer:
-        return torch.optim.LBFGS(params, lr=self.cfg.lr * lr_scale, max_iter=1, max_eval=26,
-                                 history_size=self.cfg.history_size, tolerance_grad=1e-12, tolerance_change=1e-14,
+    def make_optimizer(self, params: list[Tensor], lr_scale: float) -> torch.optim.Optimizer:
+        return torch.optim.LBFGS(params, lr=self.options.lr * lr_scale, max_iter=1, max_eval=26,
+                                 history_size=self.options.history_size, tolerance_grad=1e-12, tolerance_change=1e-14,
                                  line_search_fn="strong_wolfe")
 
     def reset(self) -> None:
         self._memo = None
 
-    def _closure(self, loop: Loop) -> Tensor:
+    def _closure(self, loss: Loss) -> Tensor:
         """The loss and its gradients at the current parameters, memoised."""
-        params = loop.parameters()
-        flat = loop.flat_parameters()
+        params = loss.parameters()
+        flat = flat_parameters(params)
         memo = self._memo
-        if memo is not None and memo.revision == loop.loss.revision and torch.equal(flat, memo.params):
+        if memo is not None and memo.revision == loss.revision and torch.equal(flat, memo.params):
             for p, g in zip(params, memo.grads):
                 p.grad = g
             return memo.loss
-        loop.optimizer.zero_grad()
-        total, terms = loop.loss()
+        self.optimizer.zero_grad()
+        total, terms = loss()
         total.backward()
-        self._memo = _Memo(flat, loop.loss.revision, [p.grad for p in params], total.detach(), terms)
+        self._memo = _Memo(flat, loss.revision, [p.grad for p in params], total.detach(), terms)
         return self._memo.loss
 
-    def step(self, loop: Loop) -> Step:
-        before = loop.flat_parameters()
-        loop.optimizer.step(lambda: self._closure(loop))
-        self._closure(loop)  # the loss at the accepted point (free when the line search ended there)
+    def step(self, loss: Loss, phase_step: int) -> Step:
+        before = flat_parameters(loss.parameters())
+        self.optimizer.step(lambda: self._closure(loss))
+        self._closure(loss)  # the loss at the accepted point (free when the line search ended there)
         memo = self._memo
-        if torch.equal(before, loop.flat_parameters()) and torch.isfinite(memo.loss):
-            raise Converged(f"L-BFGS converged after {loop.phase_step} iterations")
-        return Step(float(memo.loss), memo.terms, loop.optimizer.param_groups[0]["lr"])
+        if torch.equal(before, flat_parameters(loss.parameters())) and torch.isfinite(memo.loss):
+            raise Converged(f"L-BFGS converged after {phase_step} iterations")
+        return Step(float(memo.loss), memo.terms, self.optimizer.param_groups[0]["lr"])
+
+
+@dataclass
+class QuasiNewtonOptions(Options):
+    steps: int = 5000  # iterations; each is one history row
+    lr: float = 1.0  # length of the very first (steepest-descent) step; later trial steps start at 1
+    c1: float = 1.0e-4  # strong Wolfe: sufficient decrease
+    c2: float = 0.9  # strong Wolfe: curvature
+    max_ls: int = 25  # line-search iterations per step
+    max_parameters: int = 20000  # the dense inverse Hessian takes 8 n^2 bytes (20,000: 3.2 GB)
+
+    def check(self) -> None:
+        at_least(self, "steps", 0)
+        at_least(self, "max_ls", 1)
+        at_least(self, "max_parameters", 1)
+        if not 0 < self.c1 < self.c2 < 1:
+            raise ConfigError("c2", f"the Wolfe constants need 0 < c1 < c2 < 1, got c1={self.c1}, c2={self.c2}")
+        above(self, "lr", 0)
 
 
 class DenseQuasiNewton(Phase):
@@ -183,31 +276,32 @@ class DenseQuasiNewton(Phase):
     accepted point is the line search's last evaluation. Ends early when the line search finds no
     decrease even along steepest descent."""
 
-    def __init__(self, cfg: Any):
-        super().__init__(cfg)
+    Options = QuasiNewtonOptions
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
         self._revision = -1
 
-    def optimizer(self, params: list[Tensor], lr_scale: float) -> torch.optim.Optimizer:
-        n = sum(p.numel() for p in params)
-        if n > self.cfg.max_parameters:
+    def make_optimizer(self, params: list[Tensor], lr_scale: float) -> torch.optim.Optimizer:
+        n, o = sum(p.numel() for p in params), self.options
+        if n > o.max_parameters:
             raise ConfigError(f"optim.{self.name}.max_parameters",
                               f"{n} trained parameters need a {n} x {n} inverse Hessian ({8 * n * n / 2**30:.1f} GiB "
-                              f"in float64), over the limit of {self.cfg.max_parameters}; raise it or use lbfgs")
-        return SelfScaledQuasiNewton(params, self.name, lr=self.cfg.lr * lr_scale, c1=self.cfg.c1, c2=self.cfg.c2,
-                                     max_ls=self.cfg.max_ls)
+                              f"in float64), over the limit of {o.max_parameters}; raise it or use lbfgs")
+        return SelfScaledQuasiNewton(params, self.name, lr=o.lr * lr_scale, c1=o.c1, c2=o.c2, max_ls=o.max_ls)
 
     def reset(self) -> None:
         self._revision = -1
 
-    def step(self, loop: Loop) -> Step:
-        optimizer: SelfScaledQuasiNewton = loop.optimizer  # type: ignore[assignment]
-        if self._revision != loop.loss.revision:  # new points or weights: the stored gradient is stale
+    def step(self, loss: Loss, phase_step: int) -> Step:
+        optimizer: SelfScaledQuasiNewton = self.optimizer  # type: ignore[assignment]
+        if self._revision != loss.revision:  # new points or weights: the stored gradient is stale
             optimizer.forget_gradient()
-            self._revision = loop.loss.revision
+            self._revision = loss.revision
 
         def closure() -> tuple[Tensor, dict[str, float]]:
             optimizer.zero_grad()
-            total, terms = loop.loss()
+            total, terms = loss()
             if torch.isfinite(total):
                 total.backward()
             return total, terms
@@ -215,7 +309,7 @@ class DenseQuasiNewton(Phase):
         done = optimizer.step(closure)
         if done is None:
             raise Converged(f"{self.name}: no decrease along the quasi-Newton or steepest-descent direction "
-                            f"after {loop.phase_step} iterations")
+                            f"after {phase_step} iterations")
         return Step(done[0], done[1], optimizer.param_groups[0]["lr"])
 
 
@@ -223,22 +317,16 @@ class DenseQuasiNewton(Phase):
 class BFGS(DenseQuasiNewton):
     """Dense BFGS (phi = 1, tau = 1)."""
 
-    name, code = "bfgs", 2
-
 
 @PHASES.register("ssbfgs")
 class SSBFGS(DenseQuasiNewton):
     """Self-scaled BFGS: the BFGS update of H scaled by 1 / tau, tau = min(1, 1/b)."""
-
-    name, code = "ssbfgs", 3
 
 
 @PHASES.register("ssbroyden")
 class SSBroyden(DenseQuasiNewton):
     """Self-scaled Broyden: phi and tau of the Broyden family chosen per step (quasi_newton.py)."""
 
-    name, code = "ssbroyden", 4
 
-
-__all__ = ["Adam", "BFGS", "Converged", "DenseQuasiNewton", "LBFGS", "PHASES", "Phase", "SCHEDULES", "SSBFGS",
-           "SSBroyden", "Step"]
+__all__ = ["Adam", "AdamOptions", "BFGS", "Converged", "DenseQuasiNewton", "LBFGS", "LBFGSOptions", "PHASES", "Phase",
+           "QuasiNewtonOptions", "SCHEDULES", "SSBFGS", "SSBroyden", "Step", "flat_parameters"]

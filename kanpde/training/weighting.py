@@ -1,8 +1,11 @@
 """Loss weighting: a strategy that turns the named loss terms into the one scalar the optimiser
-minimises. A new strategy is one ``Weighting`` subclass plus one ``@WEIGHTINGS.register`` line
-and a config section ``optim.weighting.<name>`` (config.py); an adaptive one keeps its weights in
-``state_dict`` so that a resumed run continues them, and changes them only in ``update`` (called
-by the ``AdaptWeights`` callback between steps, never inside a line search).
+minimises. A strategy is built from plain keyword arguments, ``ResidualAttention(gamma=0.999,
+eta=0.01)``, filling its ``Options`` dataclass (the config section ``optim.weighting.<name>``,
+whose schema config.py derives from it); ``bind`` then gives it the terms' fixed weights and the
+problem. A new strategy is one ``Weighting`` subclass with its options plus one
+``@WEIGHTINGS.register`` line, in kanpde or in your own module; an adaptive one keeps its weights
+in ``state_dict`` so that a resumed run continues them, and changes them only in ``update``
+(called by the ``AdaptWeights`` callback between steps, never inside a line search).
 
     fixed       sum_k w_k L_k,  L_k = mean_i r_k(x_i)^2 and w_k the problem's weights
     grad_norm   sum_k lambda_k w_k L_k, lambda_k <- alpha lambda_k + (1 - alpha) sum_j |grad w_j L_j| / |grad w_k L_k|
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import torch
 from torch import Tensor
 
 from ..errors import ConfigError
+from ..options import Options, at_least, build_options, within
 from ..pde import Problem
 from ..registry import Registry
 from .callbacks import Callback
@@ -35,11 +40,31 @@ if TYPE_CHECKING:
 
 class Weighting(ABC):
     """total = combination of the terms {name: scalar with graph}, which may look at the pointwise
-    residuals {name: (N,) or (N, k)} and the points they were taken at. ``weights``: the fixed
-    weight of each term (problem.weights, optim.sparsity.weight); ``problem``: the problem trained."""
+    residuals {name: (N,) or (N, k)} and the points they were taken at. Built from the keyword
+    arguments of its ``Options``; ``bind`` gives it ``weights``, the fixed weight of each term
+    (problem.weights, optim.sparsity.weight), and the problem trained. ``name`` is set by
+    ``WEIGHTINGS.register``."""
 
-    def __init__(self, weights: Mapping[str, float], problem: Problem | None = None):
+    name: ClassVar[str]
+    Options: ClassVar[type[Options]]
+
+    def __init__(self, **options: Any):
+        self.options = build_options(self.Options, options, f"the {type(self).__name__} weighting")
+        self.weights: dict[str, float] = {}
+        self.problem: Problem | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.options.as_dict().items())})"
+
+    def bind(self, weights: Mapping[str, float], problem: Problem | None = None) -> "Weighting":
+        """Set the fixed weight of every term and the problem trained; returns self."""
         self.weights, self.problem = dict(weights), problem
+        return self
+
+    @property
+    def every(self) -> int:
+        """Steps between ``update`` calls (adaptive strategies)."""
+        return 1
 
     @abstractmethod
     def __call__(self, terms: Mapping[str, Tensor], residuals: Mapping[str, Tensor],
@@ -65,16 +90,55 @@ class Weighting(ABC):
         pass
 
 
-WEIGHTINGS: Registry[type[Weighting]] = Registry("loss weighting", "optim.weighting.name")
+WEIGHTINGS: Registry[type[Weighting]] = Registry("loss weighting", "optim.weighting.name", label=True)
+
+
+@dataclass
+class NoOptions(Options):
+    """A strategy without options."""
 
 
 @WEIGHTINGS.register("fixed")
 class FixedWeights(Weighting):
     """total = sum_k w_k L_k with constant weights w."""
 
+    Options = NoOptions
+
     def __call__(self, terms: Mapping[str, Tensor], residuals: Mapping[str, Tensor] | None = None,
                  points: Mapping[str, Tensor] | None = None) -> Tensor:
         return sum(self.weights[k] * v for k, v in terms.items())
+
+
+@dataclass
+class GradNormOptions(Options):
+    every: int = 100  # steps between weight updates
+    alpha: float = 0.9  # moving-average factor of the weights
+
+    def check(self) -> None:
+        at_least(self, "every", 1)
+        within(self, "alpha", 0, 1)
+
+
+@dataclass
+class RBAOptions(Options):
+    gamma: float = 0.999  # decay of the pointwise multipliers
+    eta: float = 0.01  # rate: lambda <- gamma lambda + eta |r| / max |r|
+    every: int = 1  # steps between updates (each costs a quasi-Newton phase one more loss evaluation)
+
+    def check(self) -> None:
+        at_least(self, "every", 1)
+        at_least(self, "eta", 0)
+        within(self, "gamma", 0, 1)
+
+
+@dataclass
+class CausalOptions(Options):
+    eps: float = 1.0  # causality strength: chunk m weighs exp(-eps * sum of the earlier chunks' losses)
+    chunks: int = 32  # equal time chunks
+
+    def check(self) -> None:
+        at_least(self, "chunks", 1)
+        at_least(self, "eps", 0)
 
 
 @WEIGHTINGS.register("grad_norm")
@@ -83,12 +147,16 @@ class GradNormWeights(Weighting):
     (moving average ``alpha``, recomputed every ``every`` steps, lambda = 1 at the start)."""
 
     adaptive = True
+    Options = GradNormOptions
 
-    def __init__(self, weights: Mapping[str, float], problem: Problem | None = None, every: int = 100,
-                 alpha: float = 0.9):
-        super().__init__(weights, problem)
-        self.every, self.alpha = every, alpha
+    def bind(self, weights: Mapping[str, float], problem: Problem | None = None) -> Weighting:
+        super().bind(weights, problem)
         self.lam = {k: 1.0 for k in self.weights}
+        return self
+
+    @property
+    def every(self) -> int:
+        return self.options.every
 
     def __call__(self, terms: Mapping[str, Tensor], residuals: Mapping[str, Tensor] | None = None,
                  points: Mapping[str, Tensor] | None = None) -> Tensor:
@@ -104,7 +172,8 @@ class GradNormWeights(Weighting):
         total = sum(norms.values())
         for k, n in norms.items():
             if n > 0 and math.isfinite(total):
-                self.lam[k] = self.alpha * self.lam[k] + (1 - self.alpha) * total / n
+                alpha = self.options.alpha
+                self.lam[k] = alpha * self.lam[k] + (1 - alpha) * total / n
 
     def current(self) -> dict[str, float]:
         return {k: self.lam[k] * w for k, w in self.weights.items()}
@@ -122,13 +191,16 @@ class ResidualAttention(Weighting):
     lambda <- gamma lambda + eta |r| / max |r| after every ``every`` steps (decay ``gamma``, rate ``eta``)."""
 
     adaptive = True
+    Options = RBAOptions
 
-    def __init__(self, weights: Mapping[str, float], problem: Problem | None = None, gamma: float = 0.999,
-                 eta: float = 0.01, every: int = 1):
-        super().__init__(weights, problem)
-        self.gamma, self.eta, self.every = gamma, eta, every
+    def __init__(self, **options: Any):
+        super().__init__(**options)
         self.lam: dict[str, Tensor] = {}
         self._seen: dict[str, Tensor] = {}
+
+    @property
+    def every(self) -> int:
+        return self.options.every
 
     def points_changed(self) -> None:
         self.lam = {}
@@ -150,7 +222,7 @@ class ResidualAttention(Weighting):
         for k, r in self._seen.items():
             scale = r.abs().max()
             if k in self.lam and torch.isfinite(scale) and scale > 0:
-                self.lam[k] = self.gamma * self.lam[k] + self.eta * r.abs() / scale
+                self.lam[k] = self.options.gamma * self.lam[k] + self.options.eta * r.abs() / scale
 
     def state_dict(self) -> dict:
         return {"lambda": {k: v.cpu() for k, v in self.lam.items()}}
@@ -165,17 +237,29 @@ class CausalWeights(Weighting):
     c_m = exp(-eps sum_{l<m} L_l) without gradient, so later times count once earlier ones are
     resolved; the other terms are weighted as ``fixed``. Needs a problem with a time input."""
 
-    def __init__(self, weights: Mapping[str, float], problem: Problem | None = None, eps: float = 1.0,
-                 chunks: int = 32):
-        super().__init__(weights, problem)
+    Options = CausalOptions
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.last_weights: Tensor | None = None
+
+    @property
+    def eps(self) -> float:
+        return self.options.eps
+
+    @property
+    def chunks(self) -> int:
+        return self.options.chunks
+
+    def bind(self, weights: Mapping[str, float], problem: Problem | None = None) -> Weighting:
+        super().bind(weights, problem)
         if problem is None or not problem.has_time:
             raise ConfigError("optim.weighting.name",
                               "causal weighting needs a time-dependent problem (a SpaceTime domain)")
-        self.eps, self.chunks = eps, chunks
         domain = problem.domain
         self.t_index = problem.inputs.index(domain.time_name)
         self.t0, self.t1 = domain.t0, domain.t1
-        self.last_weights: Tensor | None = None
+        return self
 
     def chunk_losses(self, residual: Tensor, points: Tensor) -> Tensor:
         """Mean square residual per time chunk: (M,); empty chunks give 0."""
@@ -211,18 +295,19 @@ class AdaptWeights(Callback):
 
     def on_step_end(self, loop: Loop, step: Step) -> None:
         weighting = self.loss.weighting
-        every = getattr(weighting, "every", 1)
-        if weighting.adaptive and step.index % every == 0:
+        if weighting.adaptive and step.index % weighting.every == 0:
             weighting.update(self.loss)
             self.loss.revision += 1
 
 
 def build_weighting(cfg: Any, weights: Mapping[str, float], problem: Problem) -> Weighting:
-    """The weighting ``cfg.name`` (optim.weighting) with its section's options."""
+    """The weighting ``cfg.name`` (optim.weighting) with its section's options, bound to ``weights``
+    and ``problem``."""
     cls = WEIGHTINGS.get(cfg.name)
     options = dict(cfg[cfg.name]) if cfg.name in cfg else {}
-    return cls(weights, problem, **options)
+    return cls(**options).bind(weights, problem)
 
 
-__all__ = ["AdaptWeights", "CausalWeights", "FixedWeights", "GradNormWeights", "ResidualAttention", "WEIGHTINGS",
+__all__ = ["AdaptWeights", "CausalOptions", "CausalWeights", "GradNormOptions", "NoOptions", "RBAOptions",
+           "FixedWeights", "GradNormWeights", "ResidualAttention", "WEIGHTINGS",
            "Weighting", "build_weighting"]
