@@ -6,6 +6,7 @@ constraints cannot drift apart between a run and its reloads.
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import os
@@ -17,7 +18,7 @@ import torch
 from omegaconf import OmegaConf
 
 from .errors import ConfigError, KanpdeError
-from .nets import SolutionNet, build_core
+from .nets import MODELS, CoreNet, SolutionNet, build_core
 from .pde import Problem
 
 INCOMPLETE = "_incomplete_"  # spec key: constructor arguments that a config cannot hold
@@ -124,8 +125,8 @@ def check_size(cfg: Any, problem: Problem, dtype: torch.dtype, device: torch.dev
     model, n_in = cfg.model, len(problem.inputs) + len(problem.periodic_inputs)
     widths = [n_in, *model.hidden, len(problem.outputs)]
     kan = model.get("name") == "kan"
-    basis = {"bspline": model.get("grid_size", 0) + model.get("order", 0), "chebyshev": model.get("degree", 0) + 1,
-             "rbf": model.get("grid_size", 0) + 1}.get(model.get("basis"), 1) if kan else 1
+    cls = MODELS.get(model.name)
+    basis = cls.features_per_input(cls.Options(**OmegaConf.to_container(model, resolve=True)))
     params = sum(a * b * (basis + 1 if kan else 1) + b for a, b in zip(widths[:-1], widths[1:]))
     components = 1 + len(problem.inputs) * (len(problem.inputs) + 3) // 2  # value, first and second partials
     points = cfg.sampler.n_interior + cfg.sampler.n_boundary * max(len(problem.conditions), 1)
@@ -155,18 +156,27 @@ def _available_memory(device: torch.device) -> float:
         return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
-def build_net(problem: Problem, model: Any, dtype: torch.dtype, device: torch.device) -> SolutionNet:
+def build_net(problem: Problem, model: Any, dtype: torch.dtype, device: torch.device,
+              core: CoreNet | None = None) -> SolutionNet:
     """The network for ``problem`` described by the ``model`` config: widths [n_in (+1 per periodic
     input), *model.hidden, n_out], inputs normalised to the domain's bounding box, the problem's
     periodic inputs embedded and its hard constraint applied. Initial weights come from torch's
-    global generator (seed it first)."""
+    global generator (seed it first), or are a copy of ``core``'s, a network built by the caller,
+    whose first and last widths must fit the problem."""
     lo, hi = problem.domain.bounds
     periodic = {problem.inputs.index(name): period for name, period in problem.periodic_inputs.items()}
     constraint = problem.hard_constraint if problem.hard else None
+    widths = [len(problem.inputs) + len(periodic), *model.hidden, len(problem.outputs)]
+    if core is not None:
+        if core.widths[0] != widths[0] or core.widths[-1] != widths[-1]:
+            raise ConfigError("model", f"{type(core).__name__} widths {core.widths} do not fit {type(problem).__name__}: "
+                                       f"it needs {widths[0]} inputs ({', '.join(problem.inputs)}"
+                                       f"{', +1 per periodic input' if periodic else ''}) and {widths[-1]} outputs")
+        core = copy.deepcopy(core).to(dtype)
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:
-        core = build_core(model, [len(problem.inputs) + len(periodic), *model.hidden, len(problem.outputs)])
+        core = build_core(model, widths) if core is None else core
         net = SolutionNet(core, torch.as_tensor(lo, dtype=dtype), torch.as_tensor(hi, dtype=dtype), periodic, constraint)
     finally:
         torch.set_default_dtype(previous)

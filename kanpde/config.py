@@ -45,29 +45,6 @@ class Device(str, Enum):
 
 
 @dataclass
-class KANConfig:
-    name: str = "kan"
-    hidden: list[int] = field(default_factory=lambda: [8, 8])
-    basis: str = "bspline"  # bspline | chebyshev | rbf
-    grid_size: int = 5  # intervals of the B-spline / RBF grid
-    order: int = 4  # B-spline order k (4: the second derivatives a PDE residual takes are C^1)
-    degree: int = 5  # Chebyshev degree
-    grid_range: list[float] = field(default_factory=lambda: [-1.0, 1.0])
-    base_activation: bool = False  # add pykan's SiLU branch to every edge
-    noise: float = 0.1  # std of the initial coefficient noise
-    fused: bool = True  # uniform B-splines: fused layers with a hand-written backward (false: plain autograd ops)
-
-
-@dataclass
-class MLPConfig:
-    name: str = "mlp"
-    hidden: list[int] = field(default_factory=lambda: [20, 20, 20])
-    activation: str = "tanh"
-    fourier_features: int = 0
-    fourier_scale: float = 1.0
-
-
-@dataclass
 class GridConfig:
     update_every: int = 0  # Adam steps between grid updates from the samples (0: none)
     update_until: int = -1  # last Adam step that may update the grid (-1: all of Adam)
@@ -211,8 +188,10 @@ def register_configs() -> None:
     OmegaConf.register_new_resolver("run_time", _run_time, use_cache=True, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="kanpde_schema", node=schema())
-    cs.store(name="kan_schema", node=KANConfig)  # extended by conf/model/kan.yaml
-    cs.store(name="mlp_schema", node=MLPConfig)
+    from .nets import MODELS
+
+    for name, cls in MODELS.items():  # <name>_schema, extended by conf/model/<name>*.yaml
+        cs.store(name=f"{name}_schema", node=cls.Options)
 
 
 def _run_time(pattern: str) -> str:
@@ -241,15 +220,17 @@ def _at_least(cfg: Any, key: str, minimum: float) -> None:
         raise ConfigError(key, f"must be >= {minimum}, got {value}")
 
 
-SCHEMAS = {"kan": KANConfig, "mlp": MLPConfig}
 FREE = ("problem", "hydra")  # nodes without a schema here: the problem's keys are checked against its class
 
 
 def check_known_keys(cfg: Any) -> None:
     """Refuse keys that no schema declares, such as ``+foo=1`` or ``+optim.adam.stepz=10`` (Hydra
     lets ``+`` add them), and non-finite numbers anywhere in the schema's sections."""
+    from .nets import MODELS
+
     full = OmegaConf.structured(schema())
-    model_schema = SCHEMAS.get(str(cfg.model.get("name", ""))) if isinstance(cfg.model, DictConfig) else None
+    name = str(cfg.model.get("name", "")) if isinstance(cfg.model, DictConfig) else ""
+    model_schema = MODELS.get(name).Options if name in MODELS else None
     if model_schema is not None:
         full.model = OmegaConf.structured(model_schema)
     for key in cfg:
@@ -289,7 +270,7 @@ def validate(cfg: Any) -> None:
         _at_least(cfg, key, 0)
     for key in ("sampler.n_interior", "sampler.n_boundary", "output.checkpoint_every", "sampler.adaptive_pool"):
         _at_least(cfg, key, 1)
-    MODELS.get(cfg.model.name)
+    check_options(MODELS.get(cfg.model.name), cfg.model, "model")
     WEIGHTINGS.get(cfg.optim.weighting.name)
     for name, cls in WEIGHTINGS.items():
         if name in cfg.optim.weighting:
@@ -304,8 +285,6 @@ def validate(cfg: Any) -> None:
     for name, cls in PHASES.items():
         if name in cfg.optim:
             check_options(cls, cfg.optim[name], f"optim.{name}")
-    if any(w < 1 for w in cfg.model.hidden):
-        raise ConfigError("model.hidden", f"layer widths must be >= 1, got {list(cfg.model.hidden)}")
     grid = cfg.optim.grid
     if len(grid.extend_at) != len(grid.extend_to):
         raise ConfigError("optim.grid.extend_to", "needs one grid size per step in optim.grid.extend_at")
@@ -377,5 +356,5 @@ def _is_input_error(exc: BaseException) -> bool:
     return isinstance(exc, (HydraException, OmegaConfBaseException, yaml.YAMLError))
 
 
-__all__ = ["DType", "Device", "KANConfig", "MLPConfig", "OutputConfig", "SamplerConfig", "check_options", "compose",
+__all__ = ["DType", "Device", "OutputConfig", "SamplerConfig", "check_options", "compose",
            "import_plugins", "register_configs", "schema", "validate"]

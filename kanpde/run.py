@@ -24,7 +24,7 @@ from .build import build_net, check_size, instantiate_problem, problem_spec, sel
 from .config import choice, compose, import_plugins, validate
 from .errors import ConfigError, KanpdeError
 from .io.run_dir import CHECKPOINT, RunDirectory, checkpoint_mismatch
-from .nets import SolutionNet
+from .nets import CoreNet, SolutionNet
 from .pde import Problem, TestSet
 from .solution import Solution, predict
 from .training import (
@@ -56,12 +56,13 @@ from .training.interrupt import stop_on_signals
 log = logging.getLogger("kanpde")
 
 
-def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides: Sequence[str] = (),
+def solve(problem: str | Problem = "poisson2d", model: str | CoreNet = "kan", *, overrides: Sequence[str] = (),
           run_dir: str | Path | None = None, callbacks: Sequence[Callback] = (), config_dir: str | Path | None = None,
           phases: Sequence[Phase] | None = None, weighting: Weighting | None = None, **options: Any) -> Solution:
-    """Train ``model`` (a config in conf/model: kan, mlp, kan_small, ...) on ``problem`` (a name
-    in conf/problem, or a Problem object, which is copied: yours stays untouched) and return the
-    Solution.
+    """Train ``model`` (a config in conf/model: kan, mlp, kan_small, ...; or a network object such
+    as ``KAN([2, 8, 8, 1], basis=BSpline(grid_size=5))``, copied, whose initial weights are
+    trained) on ``problem`` (a name in conf/problem, or a Problem object, which is copied: yours
+    stays untouched) and return the Solution.
 
     ``overrides``: the command line's ``key=value`` strings (``"optim.adam.steps=200"``);
     ``options``: config keys as Python values, nested dicts for groups (``seed=1``,
@@ -75,9 +76,13 @@ def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides
     a run that diverges raises DivergedError, one that could not take a single step StalledError;
     the ``solution`` of either is what was trained.
     """
-    if not isinstance(model, str):
-        raise KanpdeError(f"model must be the name of a model config (kan, mlp, kan_small, ...), got {model!r}; "
-                          "set its keys with overrides=['model.hidden=[16,16]']")
+    core = None
+    if isinstance(model, CoreNet):
+        core, model = model, model.name
+        options = {**options, "model": OmegaConf.merge(options.get("model", {}), core.config())}
+    elif not isinstance(model, str):
+        raise KanpdeError(f"model must be the name of a model config (kan, mlp, kan_small, ...) or a network such as "
+                          f"kanpde.nets.KAN([2, 8, 8, 1]), got {model!r}")
     if phases is not None or weighting is not None:
         options = {**options, "optim": OmegaConf.merge(options.get("optim", {}), strategy_options(phases, weighting))}
     if isinstance(problem, Problem):
@@ -86,11 +91,11 @@ def solve(problem: str | Problem = "poisson2d", model: str = "kan", *, overrides
         cfg = compose(None, model, overrides, options, config_dir)
         cfg.problem = problem_spec(problem)
         return run(cfg, run_dir, problem_name=type(problem).__name__, model_name=model,
-                   problem=copy.deepcopy(problem), callbacks=callbacks)  # the caller's object stays as it was
+                   problem=copy.deepcopy(problem), callbacks=callbacks, core=core)  # the caller's objects stay as they were
     if not isinstance(problem, str):
         raise KanpdeError(f"problem must be a registered name or a kanpde Problem, got {type(problem).__name__}")
     cfg = compose(problem, model, overrides, options, config_dir)
-    return run(cfg, run_dir, problem_name=problem, model_name=model, callbacks=callbacks)
+    return run(cfg, run_dir, problem_name=problem, model_name=model, callbacks=callbacks, core=core)
 
 
 def strategy_options(phases: Sequence[Phase] | None, weighting: Weighting | None) -> dict:
@@ -122,11 +127,12 @@ def strategy_options(phases: Sequence[Phase] | None, weighting: Weighting | None
 
 def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str | None = None,
         model_name: str | None = None, problem: Problem | None = None, callbacks: Sequence[Callback] = (),
-        overrides: Sequence[str] = ()) -> Solution:
+        overrides: Sequence[str] = (), core: CoreNet | None = None) -> Solution:
     """Train on the composed config ``cfg`` (problem built from ``cfg.problem`` unless given).
     With ``run_dir``: refuses to clobber a run there, resumes it with ``resume=true``, and writes
     the output contract, .hydra/config.yaml and (the command line's ``overrides``) overrides.yaml
-    included, once every check has passed."""
+    included, once every check has passed. ``core``: the network to train (a copy), instead of one
+    built from ``cfg.model``."""
     import_plugins(cfg.get("plugins", []))  # a job in a fresh process (a sweep's worker) registers them again
     validate(cfg)
     problem = problem if problem is not None else instantiate_problem(cfg.problem)
@@ -144,7 +150,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, *, problem_name: str
         resume_state = parallel.broadcast(resume_state)
 
     torch.manual_seed(cfg.seed)
-    net = build_net(problem, cfg.model, dtype, device)
+    net = build_net(problem, cfg.model, dtype, device, core)
     sets = problem.test_sets()
     problem.check_test_sets(sets)
     test = TestSet.score(sets, len(problem.inputs), len(problem.outputs))  # what rel_l2 measures

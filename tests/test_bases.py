@@ -5,15 +5,18 @@ import numpy as np
 import pytest
 import torch
 from kanpde.errors import ConfigError
-from kanpde.nets.bases import BASES, BSpline, Chebyshev, GaussianRBF, make_basis
+from kanpde.nets.bases import BASES, BSpline, Chebyshev, GaussianRBF, basis_from
 from numpy.polynomial import chebyshev as npcheb
 from scipy.interpolate import BSpline as ScipyBSpline
 
 pytestmark = pytest.mark.usefixtures("float64")
 
 
-class Options:
-    grid_size, order, degree, grid_range = 6, 3, 7, (-1.0, 1.0)
+OPTIONS = {"grid_size": 6, "order": 3, "degree": 7, "grid_range": [-1.0, 1.0]}  # each basis reads its own
+
+
+def make_basis(name, n_in, values):
+    return basis_from(name, values).for_inputs(n_in)
 
 
 def sample(n=200, n_in=3, lo=-0.999, hi=0.999, seed=0):
@@ -23,7 +26,7 @@ def sample(n=200, n_in=3, lo=-0.999, hi=0.999, seed=0):
 
 @pytest.mark.parametrize("order", [1, 2, 3, 5])
 def test_bspline_matches_scipy(order):
-    basis = BSpline(2, grid_size=7, order=order, grid_range=(-1.5, 2.0))
+    basis = BSpline(n_in=2, grid_size=7, order=order, grid_range=(-1.5, 2.0))
     x = sample(300, 2, -1.5, 1.999)
     values = basis(x)
     for i in range(2):
@@ -36,12 +39,12 @@ def test_bspline_matches_scipy(order):
 
 
 def test_bspline_partition_of_unity():
-    basis = BSpline(1, grid_size=5, order=3)
+    basis = BSpline(n_in=1, grid_size=5, order=3)
     assert torch.allclose(basis(sample(100, 1)).sum(-1), torch.ones(100, 1), atol=1e-13)
 
 
 def test_chebyshev_matches_numpy():
-    basis = Chebyshev(2, degree=9)
+    basis = Chebyshev(n_in=2, degree=9)
     x = sample(100, 2, -3, 3)
     z = np.tanh(x.numpy())
     expected = np.stack([npcheb.chebval(z, np.eye(10)[n]) for n in range(10)], axis=-1)
@@ -49,7 +52,7 @@ def test_chebyshev_matches_numpy():
 
 
 def test_rbf_matches_formula():
-    basis = GaussianRBF(2, grid_size=4, grid_range=(-2.0, 2.0))
+    basis = GaussianRBF(n_in=2, grid_size=4, grid_range=(-2.0, 2.0))
     x = sample(50, 2, -3, 3)
     centers, h = np.linspace(-2, 2, 5), 1.0
     expected = np.exp(-(((x.numpy()[..., None] - centers) / h) ** 2))
@@ -59,7 +62,7 @@ def test_rbf_matches_formula():
 @pytest.mark.parametrize("name", BASES.names())
 @pytest.mark.parametrize("order", [1, 2, 3])
 def test_closed_form_derivative_matches_autograd(name, order):
-    basis = make_basis(name, 3, Options)
+    basis = make_basis(name, 3, OPTIONS)
     x = sample().requires_grad_(True)
     values = basis(x)
     # d^m/dx^m of sum over points of every basis function, one output at a time
@@ -77,7 +80,7 @@ def test_closed_form_derivative_matches_autograd(name, order):
 @pytest.mark.parametrize("name", BASES.names())
 @pytest.mark.parametrize("order", [0, 1, 2, 3, 5])
 def test_stacked_derivatives_match_single_ones(name, order):
-    basis = make_basis(name, 3, Options)
+    basis = make_basis(name, 3, OPTIONS)
     x = sample()
     stacked = basis.derivatives(x, order)
     assert stacked.shape == (order + 1, *x.shape, basis.n_basis)
@@ -88,7 +91,7 @@ def test_stacked_derivatives_match_single_ones(name, order):
 
 @pytest.mark.parametrize("name", BASES.names())
 def test_closed_form_derivative_matches_finite_differences(name):
-    basis = make_basis(name, 3, Options)
+    basis = make_basis(name, 3, OPTIONS)
     x, h = sample(), 1e-6
     fd = (basis(x + h) - basis(x - h)) / (2 * h)
     assert torch.allclose(basis.derivative(x, 1), fd, atol=1e-6 * float(fd.abs().max()))
@@ -96,7 +99,7 @@ def test_closed_form_derivative_matches_finite_differences(name):
 
 @pytest.mark.parametrize("name", BASES.names())
 def test_identity_coefficients_make_near_linear_edges(name):
-    basis = make_basis(name, 3, Options)
+    basis = make_basis(name, 3, OPTIONS)
     x = sample(200, 3, -0.9, 0.9)
     edge = torch.einsum("bim,im->bi", basis(x), basis.identity_coefficients())
     tolerance = 1e-12 if name == "bspline" else 0.05
@@ -105,7 +108,7 @@ def test_identity_coefficients_make_near_linear_edges(name):
 
 def test_grid_extension_preserves_the_spline():
     torch.manual_seed(0)
-    basis = BSpline(3, grid_size=5, order=3)
+    basis = BSpline(n_in=3, grid_size=5, order=3)
     coef = torch.randn(3, 4, basis.n_basis)
     x_fit = sample(1000, 3, -1.0, 1.0, seed=1)
     x_test = sample(500, 3, -1.0, 1.0, seed=2)
@@ -118,7 +121,7 @@ def test_grid_extension_preserves_the_spline():
 
 def test_grid_update_follows_samples_and_keeps_the_function():
     torch.manual_seed(0)
-    basis = BSpline(2, grid_size=8, order=3, grid_range=(-1, 1))
+    basis = BSpline(n_in=2, grid_size=8, order=3, grid_range=(-1, 1))
     coef = torch.randn(2, 1, basis.n_basis) * 0.1 + basis.identity_coefficients()[:, None, :]
     x = 0.5 * sample(2000, 2, -1, 1) ** 3  # concentrated near 0, range [-0.5, 0.5]
     before = torch.einsum("bim,iom->bio", basis(x), coef)
@@ -132,7 +135,7 @@ def test_grid_update_follows_samples_and_keeps_the_function():
 def test_refit_is_bitwise_reproducible():
     def once():
         torch.manual_seed(3)
-        basis = BSpline(4, grid_size=5, order=3)
+        basis = BSpline(n_in=4, grid_size=5, order=3)
         coef = torch.randn(4, 6, basis.n_basis)
         return basis.refit(sample(777, 4, seed=5), coef, basis.refined_nodes(20))
 
@@ -141,4 +144,19 @@ def test_refit_is_bitwise_reproducible():
 
 def test_unknown_basis_names_the_key_and_choices():
     with pytest.raises(ConfigError, match=r"model.basis: unknown basis 'fourier'; choices: bspline, chebyshev, rbf"):
-        make_basis("fourier", 2, Options)
+        make_basis("fourier", 2, OPTIONS)
+
+
+@pytest.mark.parametrize("name", BASES.names())
+def test_every_basis_takes_keyword_arguments_and_checks_them(name):
+    cls = BASES.get(name)
+    basis = cls()
+    assert basis.n_in == 1 and basis.options == cls.Options()
+    copy = basis.for_inputs(3)
+    assert copy.n_in == 3 and copy.options == basis.options and copy.n_basis == basis.n_basis
+    bad = {"bspline": {"order": 0}, "chebyshev": {"degree": 0}, "rbf": {"grid_range": [1.0, -1.0]}}[name]
+    key = next(iter(bad))
+    with pytest.raises(ConfigError, match=rf"^{key}: "):
+        cls(**bad)
+    with pytest.raises(ConfigError, match=r"^nope: not an option of the"):
+        cls(nope=1)

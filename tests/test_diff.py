@@ -6,7 +6,7 @@ import itertools
 import pytest
 import torch
 from kanpde.errors import KanpdeError
-from kanpde.nets import KAN, MLP, SolutionNet
+from kanpde.nets import KAN, BSpline, Chebyshev, GaussianRBF, MLP, SolutionNet
 from kanpde.pde import DERIVATIVES, derivatives
 
 pytestmark = pytest.mark.usefixtures("float64")
@@ -40,12 +40,12 @@ def test_closed_forms(engine):
 
 
 CORES = {
-    "kan_bspline": lambda: KAN([3, 4, 2], "bspline", grid_size=5),
-    "kan_bspline_k2": lambda: KAN([3, 4, 2], "bspline", grid_size=4, order=2),
-    "kan_bspline_k5": lambda: KAN([3, 4, 2], "bspline", grid_size=3, order=5),
-    "kan_chebyshev": lambda: KAN([3, 4, 2], "chebyshev", degree=4),
-    "kan_rbf": lambda: KAN([3, 3, 2], "rbf", grid_size=4),
-    "kan_deep_base": lambda: KAN([3, 3, 3, 2], "bspline", base_activation=True),
+    "kan_bspline": lambda: KAN([3, 4, 2], basis=BSpline(grid_size=5, order=3)),
+    "kan_bspline_k2": lambda: KAN([3, 4, 2], basis=BSpline(grid_size=4, order=2)),
+    "kan_bspline_k5": lambda: KAN([3, 4, 2], basis=BSpline(grid_size=3, order=5)),
+    "kan_chebyshev": lambda: KAN([3, 4, 2], basis=Chebyshev(degree=4)),
+    "kan_rbf": lambda: KAN([3, 3, 2], basis=GaussianRBF(grid_size=4)),
+    "kan_deep_base": lambda: KAN([3, 3, 3, 2], basis=BSpline(order=3), base_activation=True),
     "mlp": lambda: MLP([3, 8, 8, 2]),
     "mlp_fourier_silu": lambda: MLP([3, 6, 2], "silu", fourier_features=4),
     "mlp_sin": lambda: MLP([3, 6, 6, 2], "sin"),

@@ -19,7 +19,7 @@ from kanpde.interpret.library import LIBRARY, select
 from kanpde.interpret.prune import live_parameters, prune
 from kanpde.interpret.symbolic_net import SymbolicKAN
 from kanpde.io import read_history
-from kanpde.nets import KAN, SolutionNet
+from kanpde.nets import KAN, BSpline, SolutionNet
 from kanpde.nets.edges import edge_activations
 from kanpde.nets.sparsity import regularizer
 from kanpde.pde import derivatives
@@ -65,7 +65,7 @@ def test_unknown_library_name_is_refused():
 
 def test_edge_activations_sum_to_the_layer_outputs(float64):
     torch.manual_seed(0)
-    kan = KAN([2, 3, 2], grid_size=4, order=3, base_activation=True)
+    kan = KAN([2, 3, 2], basis=BSpline(grid_size=4, order=3), base_activation=True)
     with torch.no_grad():
         kan.layers[0].base.normal_()
     x = 2 * torch.rand(64, 2) - 1
@@ -79,7 +79,7 @@ def test_edge_activations_sum_to_the_layer_outputs(float64):
 def _linear_kan(slopes0, slopes1) -> KAN:
     """A [2, 2, 1] KAN whose edges are exactly phi_io(x) = s_io x on [-1, 1] (cubic B-splines
     reproduce lines on their grid)."""
-    kan = KAN([2, 2, 1], grid_size=4, order=3)
+    kan = KAN([2, 2, 1], basis=BSpline(grid_size=4, order=3))
     with torch.no_grad():
         for layer, s in zip(kan.layers, (slopes0, slopes1)):
             ident = layer.basis.identity_coefficients()  # (n_in, n_basis)
@@ -122,7 +122,7 @@ def test_sparsity_is_a_named_loss_term_when_on(tmp_path):
 
 def test_pruned_kan_computes_the_same_where_the_pruned_edges_were_zero(float64):
     torch.manual_seed(1)
-    kan = KAN([2, 3, 1], grid_size=5, order=3, base_activation=True)
+    kan = KAN([2, 3, 1], basis=BSpline(grid_size=5, order=3), base_activation=True)
     with torch.no_grad():
         kan.layers[0].base.normal_()
         kan.layers[1].base.normal_()
@@ -144,15 +144,15 @@ def test_pruned_kan_computes_the_same_where_the_pruned_edges_were_zero(float64):
 
 
 def test_pruning_everything_is_refused(float64):
-    kan = KAN([2, 2, 1], grid_size=3, order=3)
+    kan = KAN([2, 2, 1], basis=BSpline(grid_size=3, order=3))
     with pytest.raises(KanpdeError, match="removes every node of hidden layer 1"):
         prune(kan, torch.rand(10, 2), threshold=1e3)
 
 
 def test_checkpoints_from_before_the_mask_still_load():
-    kan = KAN([2, 2, 1], grid_size=3, order=3)
+    kan = KAN([2, 2, 1], basis=BSpline(grid_size=3, order=3))
     state = {k: v for k, v in kan.state_dict().items() if not k.endswith("mask")}
-    fresh = KAN([2, 2, 1], grid_size=3, order=3)
+    fresh = KAN([2, 2, 1], basis=BSpline(grid_size=3, order=3))
     fresh.load_state_dict(state)
     assert all(layer.mask.eq(1).all() for layer in fresh.layers)
 

@@ -190,10 +190,10 @@ def test_grid_extension_carries_adams_moments_onto_the_new_grid():
     """G = 5 -> 10 contains the old spline space: the moments, read as functions of each layer's
     inputs, are the same before and after (the hidden layer's inputs partly leave its grid, where
     the refit is a least-squares fit); Adam keeps its step count and steps on the new parameters."""
-    from kanpde.nets import KAN
+    from kanpde.nets import KAN, BSpline
 
     torch.manual_seed(0)
-    kan = KAN([2, 3, 1], grid_size=5, order=3)
+    kan = KAN([2, 3, 1], basis=BSpline(grid_size=5, order=3))
     opt = torch.optim.Adam(kan.parameters(), lr=1e-2)
     x = torch.rand(400, 2) * 2 - 1
     for _ in range(5):

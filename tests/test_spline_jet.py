@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from kanpde.nets import KAN
+from kanpde.nets import KAN, BSpline
 from kanpde.nets.jet import Jet
 
 pytestmark = pytest.mark.usefixtures("float64")
@@ -45,7 +45,7 @@ def curved_jet(x: torch.Tensor, pairs) -> tuple[Jet, torch.Tensor]:
 @pytest.mark.parametrize("base", [False, True])
 def test_fused_layer_equals_the_basis_rows(order, n_out, kind, base):
     torch.manual_seed(order + 10 * n_out)
-    layer = KAN([2, n_out], grid_size=4, order=order, base_activation=base).layers[0]
+    layer = KAN([2, n_out], basis=BSpline(grid_size=4, order=order), base_activation=base).layers[0]
     with torch.no_grad():
         layer.scale.uniform_(0.5, 1.5)
         if base:
@@ -73,7 +73,7 @@ def test_fused_layer_equals_the_basis_rows(order, n_out, kind, base):
 
 def test_network_values_fused_and_plain_agree_with_their_gradients():
     torch.manual_seed(1)
-    net = KAN([2, 5, 4, 1], grid_size=6)
+    net = KAN([2, 5, 4, 1], basis=BSpline(grid_size=6, order=3))
     x = torch.rand(80, 2) * 2.2 - 1.1
     fused = net(x)  # inputs without grad: the fused layers
     plain = net(x.clone().requires_grad_(True))  # nested-autograd ready: the plain layers
@@ -85,7 +85,7 @@ def test_network_values_fused_and_plain_agree_with_their_gradients():
 
 def test_pruned_edges_stay_pruned_in_the_fused_path():
     torch.manual_seed(2)
-    net = KAN([2, 4, 1])
+    net = KAN([2, 4, 1], basis=BSpline(order=3))
     net.layers[0].mask[0, 1:] = 0
     net.layers[1].mask[2, 0] = 0
     x = torch.rand(30, 2) * 2 - 1
@@ -99,7 +99,7 @@ def test_pruned_edges_stay_pruned_in_the_fused_path():
 
 def test_tables_follow_the_knots_through_grid_extension_and_update():
     torch.manual_seed(3)
-    net = KAN([2, 3, 1], grid_size=3)
+    net = KAN([2, 3, 1], basis=BSpline(grid_size=3, order=3))
     x = torch.rand(200, 2) * 2 - 1
     basis = net.layers[0].basis
     before = basis.tables()

@@ -20,6 +20,9 @@ class Domain(ABC):
     """A closed domain in R^dim with interior and boundary samplers and outward normals."""
 
     dim: int
+    names: tuple[str, ...] = ()  # axis names where the domain has them (a Box's)
+    cells: np.ndarray | None = None  # (M, 3) triangles of a mesh domain's own, else None
+    time_name: str | None = None  # the time axis of a space-time domain (SpaceTime), else None
 
     @property
     def parts(self) -> tuple[str, ...]:

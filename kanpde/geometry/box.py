@@ -139,7 +139,7 @@ class SpaceTime(Domain):
     @property
     def names(self) -> tuple[str, ...]:
         """Axis names: the space's (x, y, ... for a Box) and the time's."""
-        return (*getattr(self.space, "names", ()), self.time_name)
+        return (*self.space.names, self.time_name)
 
     @property
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:

@@ -54,9 +54,7 @@ def _select(layer: KANLayer, rows: list[int], cols: list[int], live: Tensor) -> 
         if layer.base is not None:
             new.base = nn.Parameter(layer.base[rows][:, cols].clone())
         new.mask = live[rows][:, cols].to(layer.mask.dtype)
-        new.basis.n_in = len(rows)
-        if hasattr(new.basis, "knots"):  # per-input knots (B-splines)
-            new.basis.knots = layer.basis.knots[rows].clone()
+        new.basis.keep_inputs(rows)
     return new
 
 

@@ -2,9 +2,10 @@
 baseline (mlp.py), closed-form jets (jet.py), edge activations and the sparsity regulariser, and
 the ``SolutionNet`` that wraps a core network for a problem (solution_net.py)."""
 from .bases import BASES, Basis, BSpline, Chebyshev, GaussianRBF
-from .kan import KAN, KANLayer
-from .mlp import MLP
-from .solution_net import MODELS, SolutionNet, build_core
+from .kan import KAN, KANLayer, KANOptions
+from .mlp import MLP, MLPOptions
+from .model import MODELS, CoreNet
+from .solution_net import SolutionNet, build_core
 
-__all__ = ["BASES", "MODELS", "Basis", "BSpline", "Chebyshev", "GaussianRBF", "KAN", "KANLayer", "MLP",
-           "SolutionNet", "build_core"]
+__all__ = ["BASES", "MODELS", "Basis", "BSpline", "Chebyshev", "CoreNet", "GaussianRBF", "KAN", "KANLayer", "KANOptions",
+           "MLP", "MLPOptions", "SolutionNet", "build_core"]

@@ -5,11 +5,16 @@ input i has its own copy of the basis (for B-splines, its own knot vector). An e
 ``phi(x_i) = sum_m c_m basis_m(x_i)``. ``derivative(x, order)`` gives the closed-form derivatives of
 the basis functions, same shape; the autograd path through ``forward`` is tested against them.
 
-A new basis is one subclass here plus one ``@BASES.register("name")`` line.
+A basis is built from plain keyword arguments, ``BSpline(grid_size=5, order=4)``, filling its
+``Options`` dataclass (declared beside it, with its own range checks); a KAN layer takes
+``basis.for_inputs(n_in)``, a copy with one set of functions per input. A new basis is one subclass
+with its options here plus one ``@BASES.register("name")`` line.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -17,11 +22,12 @@ from numpy.polynomial import chebyshev as npcheb
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..options import Options, at_least, build_options
 from ..registry import Registry
 from .cardinal import is_uniform, uniform_derivatives
 from .spline_jet import SplineTables
 
-BASES: Registry[type["Basis"]] = Registry("basis", "model.basis")
+BASES: Registry[type["Basis"]] = Registry("basis", "model.basis", label=True)
 
 
 def solve_normal_equations(a: Tensor, y: Tensor, ridge: float = 1e-10) -> Tensor:
@@ -41,18 +47,28 @@ def solve_normal_equations(a: Tensor, y: Tensor, ridge: float = 1e-10) -> Tensor
 
 
 class Basis(nn.Module, ABC):
-    """A family of n_basis univariate functions, one copy per input."""
+    """A family of n_basis univariate functions, one copy per input (``n_in`` copies), built from
+    the keyword arguments of its ``Options``. ``name`` is set by ``BASES.register``."""
 
+    name: ClassVar[str]
+    Options: ClassVar[type[Options]]
     n_basis: int
 
-    def __init__(self, n_in: int):
+    def __init__(self, n_in: int = 1, **options: Any):
         super().__init__()
         self.n_in = n_in
+        self.options = build_options(self.Options, options, f"the {type(self).__name__} basis")
 
-    @classmethod
-    @abstractmethod
-    def from_config(cls, n_in: int, cfg) -> "Basis":
-        """Build from a model config (keys grid_size, order, degree, grid_range)."""
+    def for_inputs(self, n_in: int) -> "Basis":
+        """A fresh basis of the same options with a copy for each of ``n_in`` inputs."""
+        return type(self)(n_in=n_in, **self.options.as_dict())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.options.as_dict().items())})"
+
+    def keep_inputs(self, rows: list[int]) -> None:
+        """Keep the copies of inputs ``rows`` only (pruning); per-input state is cut to them."""
+        self.n_in = len(rows)
 
     @abstractmethod
     def forward(self, x: Tensor) -> Tensor:
@@ -79,6 +95,25 @@ class Basis(nn.Module, ABC):
         return solve_normal_equations(a, x.T[:, :, None], ridge=1e-8)[..., 0]
 
 
+def check_grid_range(grid_range: Any) -> None:
+    """One line unless ``grid_range`` is [lo, hi] with lo < hi."""
+    if len(grid_range) != 2 or not float(grid_range[1]) > float(grid_range[0]):
+        raise ConfigError("grid_range", f"needs lo < hi, got {list(grid_range)}")
+
+
+@dataclass
+class BSplineOptions(Options):
+    grid_size: int = 5  # intervals G
+    order: int = 4  # order k (4: the second derivatives a PDE residual takes are C^1)
+    grid_range: list[float] = field(default_factory=lambda: [-1.0, 1.0])
+
+    def check(self) -> None:
+        at_least(self, "grid_size", 1)
+        if not self.order >= 1:
+            raise ConfigError("order", f"must be >= 1 (a KAN edge must be able to be linear), got {self.order}")
+        check_grid_range(self.grid_range)
+
+
 @BASES.register("bspline")
 class BSpline(Basis):
     """B-splines of order k on G intervals, extended by k knots on each side.
@@ -87,22 +122,15 @@ class BSpline(Basis):
     Cox-de Boor recursion (no loop over edges, only over the k degrees).
     """
 
-    def __init__(self, n_in: int, grid_size: int = 5, order: int = 3, grid_range=(-1.0, 1.0)):
-        super().__init__(n_in)
-        if grid_size < 1:
-            raise ConfigError("model.grid_size", f"must be >= 1, got {grid_size}")
-        if order < 1:
-            raise ConfigError("model.order", f"must be >= 1 (a KAN edge must be able to be linear), got {order}")
-        lo, hi = float(grid_range[0]), float(grid_range[1])
-        if not hi > lo:
-            raise ConfigError("model.grid_range", f"needs lo < hi, got {list(grid_range)}")
-        self.order = order
-        nodes = torch.linspace(lo, hi, grid_size + 1, dtype=torch.float64)
-        self.register_buffer("knots", self._extend(nodes.expand(n_in, -1)).to(torch.get_default_dtype()))
+    Options = BSplineOptions
 
-    @classmethod
-    def from_config(cls, n_in: int, cfg) -> "BSpline":
-        return cls(n_in, grid_size=cfg.grid_size, order=cfg.order, grid_range=tuple(cfg.grid_range))
+    def __init__(self, n_in: int = 1, **options: Any):
+        super().__init__(n_in, **options)
+        o = self.options
+        lo, hi = float(o.grid_range[0]), float(o.grid_range[1])
+        self.order = o.order
+        nodes = torch.linspace(lo, hi, o.grid_size + 1, dtype=torch.float64)
+        self.register_buffer("knots", self._extend(nodes.expand(n_in, -1)).to(torch.get_default_dtype()))
 
     @property
     def grid_size(self) -> int:
@@ -112,6 +140,10 @@ class BSpline(Basis):
     def uniform(self) -> bool:
         """Equally spaced knots (checked again whenever the knots change)."""
         return self._knot_cache()["uniform"]
+
+    def keep_inputs(self, rows: list[int]) -> None:
+        super().keep_inputs(rows)
+        self.knots = self.knots[rows].clone()  # per-input knots
 
     def tables(self) -> SplineTables:
         """The knot arithmetic of the fused uniform-knot layer (nets/spline_jet.py)."""
@@ -236,6 +268,14 @@ class BSpline(Basis):
         return torch.as_tensor(new, dtype=self.knots.dtype, device=self.knots.device)
 
 
+@dataclass
+class ChebyshevOptions(Options):
+    degree: int = 5  # highest degree D
+
+    def check(self) -> None:
+        at_least(self, "degree", 1)
+
+
 @BASES.register("chebyshev")
 class Chebyshev(Basis):
     """Chebyshev polynomials T_0..T_D of z = tanh(x), which maps any input into (-1, 1).
@@ -244,16 +284,12 @@ class Chebyshev(Basis):
     are precomputed once per order.
     """
 
-    def __init__(self, n_in: int, degree: int = 5):
-        super().__init__(n_in)
-        if degree < 1:
-            raise ConfigError("model.degree", f"must be >= 1, got {degree}")
-        self.degree = degree
-        self._derivative_maps: dict[int, Tensor] = {}
+    Options = ChebyshevOptions
 
-    @classmethod
-    def from_config(cls, n_in: int, cfg) -> "Chebyshev":
-        return cls(n_in, degree=cfg.degree)
+    def __init__(self, n_in: int = 1, **options: Any):
+        super().__init__(n_in, **options)
+        self.degree = self.options.degree
+        self._derivative_maps: dict[int, Tensor] = {}
 
     @property
     def n_basis(self) -> int:
@@ -300,23 +336,28 @@ class Chebyshev(Basis):
                                                       for r in range(1, order + 1))])
 
 
+@dataclass
+class RBFOptions(Options):
+    grid_size: int = 5  # intervals of the grid of centres
+    grid_range: list[float] = field(default_factory=lambda: [-1.0, 1.0])
+
+    def check(self) -> None:
+        at_least(self, "grid_size", 1)
+        check_grid_range(self.grid_range)
+
+
 @BASES.register("rbf")
 class GaussianRBF(Basis):
     """Gaussian bumps exp(-((x - c_j)/h)^2) centred on the G+1 nodes of a uniform grid, h its spacing."""
 
-    def __init__(self, n_in: int, grid_size: int = 5, grid_range=(-1.0, 1.0)):
-        super().__init__(n_in)
-        if grid_size < 1:
-            raise ConfigError("model.grid_size", f"must be >= 1, got {grid_size}")
-        lo, hi = float(grid_range[0]), float(grid_range[1])
-        if not hi > lo:
-            raise ConfigError("model.grid_range", f"needs lo < hi, got {list(grid_range)}")
-        self.register_buffer("centers", torch.linspace(lo, hi, grid_size + 1, dtype=torch.float64).to(torch.get_default_dtype()))
-        self.width = (hi - lo) / grid_size
+    Options = RBFOptions
 
-    @classmethod
-    def from_config(cls, n_in: int, cfg) -> "GaussianRBF":
-        return cls(n_in, grid_size=cfg.grid_size, grid_range=tuple(cfg.grid_range))
+    def __init__(self, n_in: int = 1, **options: Any):
+        super().__init__(n_in, **options)
+        o = self.options
+        lo, hi = float(o.grid_range[0]), float(o.grid_range[1])
+        self.register_buffer("centers", torch.linspace(lo, hi, o.grid_size + 1, dtype=torch.float64).to(torch.get_default_dtype()))
+        self.width = (hi - lo) / o.grid_size
 
     @property
     def n_basis(self) -> int:
@@ -340,9 +381,12 @@ class GaussianRBF(Basis):
         return (-1.0 / self.width) ** order * h * torch.exp(-s * s)
 
 
-def make_basis(name: str, n_in: int, cfg) -> Basis:
-    """The basis registered under ``name`` for n_in inputs, built from the model config."""
-    return BASES.get(name).from_config(n_in, cfg)
+def basis_from(name: str, values: Any) -> Basis:
+    """The basis registered under ``name`` built from those of ``values`` (a flat model config:
+    grid_size, order, degree, grid_range, ...) that are its options."""
+    cls = BASES.get(name)
+    return cls(**{f: values[f] for f in cls.Options.__dataclass_fields__ if f in values})
 
 
-__all__ = ["BASES", "Basis", "BSpline", "Chebyshev", "GaussianRBF", "make_basis", "solve_normal_equations"]
+__all__ = ["BASES", "BSpline", "BSplineOptions", "Basis", "Chebyshev", "ChebyshevOptions", "GaussianRBF", "RBFOptions",
+           "basis_from", "solve_normal_equations"]

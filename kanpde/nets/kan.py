@@ -1,15 +1,18 @@
 """Kolmogorov-Arnold networks: a learnable 1-D function on every edge, sums at the nodes."""
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-from .bases import Basis, BSpline, make_basis
+from ..options import Options, build_options
+from .bases import BASES, Basis, BSpline, basis_from
 from .jet import UNIT_DERIVATIVES, Jet
+from .model import MODELS, CoreNet, check_widths
 from .spline_jet import SplineLayerJet, unit_chain
 
 
@@ -128,29 +131,71 @@ class BasisJet(torch.autograd.Function):
         return (grad * higher).sum(dim=(0, 3)), None, None
 
 
-class KAN(nn.Module):
-    """KAN(widths=[n_in, h_1, ..., n_out], basis=name): a stack of KANLayers.
+@dataclass
+class KANOptions(Options):
+    """The model config of a KAN (conf/model/kan.yaml): the basis's options are flat keys beside
+    the others, each basis reading its own (bspline: grid_size, order, grid_range; chebyshev:
+    degree; rbf: grid_size, grid_range)."""
 
-    x: (B, widths[0]) -> (B, widths[-1]). ``cfg`` carries the basis options (grid_size, order,
-    degree, grid_range) and ``base_activation``, ``noise``. ``fused``: on uniform B-spline knots,
-    values and jets go through nets/spline_jet.py (one hand-written backward per layer: parameter
-    gradients, not derivatives of them); false keeps plain autograd ops throughout.
+    name: str = "kan"
+    hidden: list[int] = field(default_factory=lambda: [8, 8])
+    basis: str = "bspline"  # BASES: bspline | chebyshev | rbf
+    grid_size: int = 5  # intervals of the B-spline / RBF grid
+    order: int = 4  # B-spline order k (4: the second derivatives a PDE residual takes are C^1)
+    degree: int = 5  # Chebyshev degree
+    grid_range: list[float] = field(default_factory=lambda: [-1.0, 1.0])
+    base_activation: bool = False  # add pykan's SiLU branch to every edge
+    noise: float = 0.1  # std of the initial coefficient noise
+    fused: bool = True  # uniform B-splines: fused layers with a hand-written backward (false: plain autograd ops)
+
+    def check(self) -> None:
+        if any(int(w) < 1 for w in self.hidden):
+            raise ConfigError("hidden", f"layer widths must be >= 1, got {list(self.hidden)}")
+        cls = BASES.get(self.basis)
+        values = self.as_dict()
+        build_options(cls.Options, {k: values[k] for k in cls.Options.__dataclass_fields__}, f"the {self.basis} basis")
+
+
+@MODELS.register("kan")
+class KAN(CoreNet):
+    """KAN(widths=[n_in, h_1, ..., n_out], basis=BSpline(grid_size=5, order=4)): a stack of KANLayers.
+
+    x: (B, widths[0]) -> (B, widths[-1]). Each layer takes ``basis.for_inputs(n_in)``;
+    ``base_activation`` adds pykan's SiLU branch to every edge, ``noise`` is the std of the initial
+    coefficient noise. ``fused``: on uniform B-spline knots, values and jets go through
+    nets/spline_jet.py (one hand-written backward per layer: parameter gradients, not derivatives
+    of them); false keeps plain autograd ops throughout.
     """
 
-    def __init__(self, widths: Sequence[int], basis: str = "bspline", *, grid_size: int = 5, order: int = 3,
-                 degree: int = 5, grid_range: Sequence[float] = (-1.0, 1.0), base_activation: bool = False,
+    Options = KANOptions
+
+    def __init__(self, widths: Sequence[int], basis: Basis | None = None, *, base_activation: bool = False,
                  noise: float = 0.1, fused: bool = True):
         super().__init__()
-        if len(widths) < 2 or any(int(w) < 1 for w in widths):
-            raise ConfigError("model.hidden", f"layer widths must be positive, got {list(widths)}")
-        self.widths = [int(w) for w in widths]
-        self.basis_name = basis
-        self.fused = fused
-        options = _BasisOptions(grid_size, order, degree, tuple(grid_range))
+        self.widths = check_widths(widths)
+        basis = BSpline() if basis is None else basis
+        if not isinstance(basis, Basis):
+            raise ConfigError("basis", f"expected a Basis such as BSpline(grid_size=5), got {basis!r}")
+        self.basis_name, self.basis_options = basis.name, basis.options
+        self.base_activation, self.noise, self.fused = base_activation, noise, fused
         self.layers = nn.ModuleList(
-            KANLayer(a, b, make_basis(basis, a, options), base_activation, noise)
+            KANLayer(a, b, basis.for_inputs(a), base_activation, noise)
             for a, b in zip(self.widths[:-1], self.widths[1:])
         )
+
+    @classmethod
+    def from_options(cls, options: KANOptions, widths: Sequence[int]) -> "KAN":
+        return cls(widths, basis_from(options.basis, options.as_dict()), base_activation=options.base_activation,
+                   noise=options.noise, fused=options.fused)
+
+    @classmethod
+    def features_per_input(cls, options: KANOptions) -> int:
+        return basis_from(options.basis, options.as_dict()).n_basis
+
+    def config(self) -> dict[str, Any]:
+        return {**KANOptions().as_dict(), "hidden": self.widths[1:-1], "basis": self.basis_name,
+                **self.basis_options.as_dict(), "base_activation": self.base_activation, "noise": self.noise,
+                "fused": self.fused}
 
     def forward(self, x: Tensor) -> Tensor:
         """x (N, n_in) -> (N, n_out). Inputs that need no gradient (collocation values) on uniform
@@ -221,10 +266,3 @@ class KAN(nn.Module):
                 basis = layer.basis
                 basis.knots = basis._extend(basis.refined_nodes(g))
                 layer.coef = nn.Parameter(layer.coef.new_zeros(layer.n_in, layer.n_out, basis.n_basis))
-
-
-class _BasisOptions:
-    """The basis keys of a model config, for ``Basis.from_config``."""
-
-    def __init__(self, grid_size: int, order: int, degree: int, grid_range: tuple[float, float]):
-        self.grid_size, self.order, self.degree, self.grid_range = grid_size, order, degree, grid_range

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..options import Options, at_least
 from .jet import UNIT_DERIVATIVES, Jet, elementwise, linear
+from .model import MODELS, CoreNet, check_widths
 
 
 class Sine(nn.Module):
@@ -33,21 +36,37 @@ class FourierFeatures(nn.Module):
         return torch.cat([torch.cos(z), torch.sin(z)], dim=-1)
 
 
-class MLP(nn.Module):
+@dataclass
+class MLPOptions(Options):
+    """The model config of an MLP (conf/model/mlp.yaml)."""
+
+    name: str = "mlp"
+    hidden: list[int] = field(default_factory=lambda: [20, 20, 20])
+    activation: str = "tanh"  # ACTIVATIONS: tanh | sin | silu | gelu | softplus
+    fourier_features: int = 0  # random Fourier features of the inputs (0: none)
+    fourier_scale: float = 1.0  # std of their frequencies
+
+    def check(self) -> None:
+        if any(int(w) < 1 for w in self.hidden):
+            raise ConfigError("hidden", f"layer widths must be >= 1, got {list(self.hidden)}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError("activation", f"unknown activation {self.activation!r}; choices: {', '.join(ACTIVATIONS)}")
+        at_least(self, "fourier_features", 0)
+
+
+@MODELS.register("mlp")
+class MLP(CoreNet):
     """MLP(widths=[n_in, h_1, ..., n_out], activation): Xavier-initialised affine layers with the
     activation between them, linear output. (N, widths[0]) -> (N, widths[-1])."""
+
+    Options = MLPOptions
 
     def __init__(self, widths: Sequence[int], activation: str = "tanh", fourier_features: int = 0,
                  fourier_scale: float = 1.0):
         super().__init__()
-        if len(widths) < 2 or any(int(w) < 1 for w in widths):
-            raise ConfigError("model.hidden", f"layer widths must be positive, got {list(widths)}")
-        if activation not in ACTIVATIONS:
-            raise ConfigError("model.activation", f"unknown activation {activation!r}; choices: {', '.join(ACTIVATIONS)}")
-        if fourier_features < 0:
-            raise ConfigError("model.fourier_features", f"must be >= 0, got {fourier_features}")
-        self.widths = [int(w) for w in widths]
-        self.activation = activation
+        self.widths = check_widths(widths)
+        MLPOptions(activation=activation, fourier_features=fourier_features, fourier_scale=fourier_scale)  # checks
+        self.activation, self.fourier_features, self.fourier_scale = activation, fourier_features, fourier_scale
         layers: list[nn.Module] = []
         n_in = self.widths[0]
         if fourier_features:
@@ -62,6 +81,18 @@ class MLP(nn.Module):
             if i < len(sizes) - 2:
                 layers.append(ACTIVATIONS[activation]())
         self.net = nn.Sequential(*layers)
+
+    @classmethod
+    def from_options(cls, options: MLPOptions, widths: Sequence[int]) -> "MLP":
+        return cls(widths, options.activation, options.fourier_features, options.fourier_scale)
+
+    @classmethod
+    def features_per_input(cls, options: MLPOptions) -> int:
+        return 1
+
+    def config(self) -> dict[str, Any]:
+        return MLPOptions(hidden=self.widths[1:-1], activation=self.activation, fourier_features=self.fourier_features,
+                          fourier_scale=self.fourier_scale).as_dict()
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)

@@ -8,25 +8,11 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from ..registry import Registry
 from .jet import UNIT_DERIVATIVES, Jet
 from .kan import KAN
-from .mlp import MLP
+from .model import MODELS, CoreNet
 
 Constraint = Callable[[Tensor], tuple[Tensor, Tensor]]
-MODELS: Registry[Callable[[Any, list[int]], nn.Module]] = Registry("model", "model.name")
-
-
-@MODELS.register("kan")
-def _kan(cfg: Any, widths: list[int]) -> KAN:
-    return KAN(widths, cfg.basis, grid_size=cfg.grid_size, order=cfg.order, degree=cfg.degree,
-               grid_range=cfg.grid_range, base_activation=cfg.base_activation, noise=cfg.noise,
-               fused=cfg.fused)
-
-
-@MODELS.register("mlp")
-def _mlp(cfg: Any, widths: list[int]) -> MLP:
-    return MLP(widths, cfg.activation, cfg.fourier_features, cfg.fourier_scale)
 
 
 class SolutionNet(nn.Module):
@@ -40,7 +26,7 @@ class SolutionNet(nn.Module):
     x: (N, n_in) physical coordinates -> (N, n_out).
     """
 
-    def __init__(self, core: nn.Module, lo: Tensor, hi: Tensor, periodic: Mapping[int, float] | None = None,
+    def __init__(self, core: CoreNet, lo: Tensor, hi: Tensor, periodic: Mapping[int, float] | None = None,
                  constraint: Constraint | None = None):
         super().__init__()
         self.core, self.constraint = core, constraint
@@ -109,15 +95,16 @@ class SolutionNet(nn.Module):
 
     def grid_sizes(self) -> list[int]:
         """Every KAN layer's grid size (grid extension changes them); empty for other cores."""
-        return self.core.grid_sizes() if self.is_kan else []
+        return self.core.grid_sizes()
 
     def load_trained(self, state_dict: Mapping[str, Tensor], grid_sizes: Sequence[int] = ()) -> None:
         """Weights saved by ``state_dict()``: a KAN's grids are first resized to ``grid_sizes``."""
-        if self.is_kan and grid_sizes:
+        if grid_sizes:
             self.core.resize_grids(grid_sizes)
         self.load_state_dict(state_dict)
 
 
-def build_core(cfg: Any, widths: list[int]) -> nn.Module:
-    """The core network named by ``cfg.name`` (``MODELS``) with layer widths ``widths``."""
-    return MODELS.get(cfg.name)(cfg, widths)
+def build_core(cfg: Any, widths: list[int]) -> CoreNet:
+    """The core network named by ``cfg.name`` (``MODELS``) of the flat model config ``cfg`` with
+    layer widths ``widths``."""
+    return MODELS.get(cfg.name).from_config(cfg, widths)

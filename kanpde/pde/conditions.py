@@ -54,7 +54,7 @@ class Condition(ABC):
 
     def check(self, domain: Domain, outputs: Sequence[str], inputs: Sequence[str]) -> None:
         """One-line errors for a boundary part or a field that does not exist."""
-        parts = getattr(domain, "parts", ("boundary",))
+        parts = domain.parts
         if self.on not in parts:
             raise ConfigError(f"conditions.{self.name}", f"is on the boundary {self.on!r}, which the domain "
                                                        f"({type(domain).__name__}) lacks; its boundaries: {', '.join(parts)}")

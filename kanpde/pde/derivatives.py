@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from ..errors import KanpdeError
+from ..nets import SolutionNet
 from ..registry import Registry
 
 DERIVATIVES: Registry[type["Derivatives"]] = Registry("derivative engine", "diff")
@@ -129,7 +130,7 @@ class JetDerivatives(Derivatives):
     mixed partial asked for recomputes the jet with every pair."""
 
     def _values(self) -> Tensor:
-        if self.order > 2 or not hasattr(self.net, "jet"):
+        if self.order > 2 or not isinstance(self.net, SolutionNet):
             raise KanpdeError(f"diff=jet needs a network with a jet() and derivatives of order <= 2 (asked: {self.order})")
         if self.order == 0:
             return self.net(self.x)
@@ -160,5 +161,5 @@ def derivatives(engine: str, net: Callable[[Tensor], Tensor], x: Tensor, inputs:
     """The derivative engine registered as ``engine`` at points x, for partials up to ``order``;
     ``auto`` is ``jet`` where the network prefers it and order <= 2, else ``autograd``."""
     if engine == "auto":
-        engine = "jet" if getattr(net, "prefers_jet", False) and order <= 2 else "autograd"
+        engine = "jet" if isinstance(net, SolutionNet) and net.prefers_jet and order <= 2 else "autograd"
     return DERIVATIVES.get(engine)(net, x, inputs, outputs, order)

@@ -159,7 +159,7 @@ class Problem(ABC):
     @property
     def has_time(self) -> bool:
         """Whether the domain has a time axis (a SpaceTime domain)."""
-        return hasattr(self.domain, "t0")
+        return self.domain.time_name is not None
 
     def time_window(self, fraction: float) -> Callable[[np.ndarray], np.ndarray]:
         """x (N, n_in) -> x with t mapped from [t0, t1] to [t0, t0 + fraction (t1 - t0)]."""
@@ -225,7 +225,7 @@ class Problem(ABC):
         domain, else the Delaunay triangles whose centroids lie in the domain (None in other dims)."""
         if x.shape[1] != 2:
             return None
-        cells = getattr(self.domain, "cells", None)
+        cells = self.domain.cells
         return cells if cells is not None else delaunay_in(x, self.domain)
 
 
