@@ -23,7 +23,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from .errors import ConfigError, KanpdeError, describe
-from .options import build_options, in_section
+from .options import Options, at_least, build_options, in_section
 
 
 class DType(str, Enum):
@@ -45,37 +45,7 @@ class Device(str, Enum):
 
 
 @dataclass
-class GridConfig:
-    update_every: int = 0  # Adam steps between grid updates from the samples (0: none)
-    update_until: int = -1  # last Adam step that may update the grid (-1: all of Adam)
-    eps: float = 0.02  # weight of the uniform grid against the sample quantiles
-    extend_at: list[int] = field(default_factory=list)  # Adam steps at which ...
-    extend_to: list[int] = field(default_factory=list)  # ... the grid is extended to these sizes
-    carry_state: bool = True  # refit Adam's moments onto the extended grid (false: restart Adam)
-
-
-@dataclass
-class SparsityConfig:
-    weight: float = 0.0  # weight of the loss term `sparsity` (0: off); KANs only
-    l1: float = 1.0  # mu_1: weight of the edges' L1 norms in it
-    entropy: float = 2.0  # mu_2: weight of the per-layer entropies in it
-
-
-@dataclass
-class SamplerConfig:
-    method: str = "sobol"  # SAMPLERS: sobol | halton | lhs | uniform | grid
-    n_interior: int = 512
-    n_boundary: int = 128
-    resample_every: int = 0  # Adam steps between fresh collocation points (0: never)
-    adaptive: bool = False  # resample interior points where the residual is large (RAD), not uniformly
-    adaptive_pool: int = 8  # RAD draws from n_interior * adaptive_pool candidates
-    adaptive_k: float = 1.0  # RAD: probability ~ |r|^k / mean |r|^k + c
-    adaptive_c: float = 1.0
-    time_windows: int = 0  # time marching: Adam's steps in K stretches, stretch k sampling t up to t0 + (k+1)/K (t1-t0)
-
-
-@dataclass
-class OutputConfig:
+class OutputConfig(Options):
     eval_every: int = 100  # steps between test-set errors in history.h5
     checkpoint_every: int = 200  # steps between checkpoints
     xdmf: bool = False  # also write solution.xdmf
@@ -83,6 +53,10 @@ class OutputConfig:
     progress: bool = True
     time_slices: list[float] = field(default_factory=list)  # space-time: u(x) at these t (empty: 4, evenly spaced)
     objective: Objective = Objective.rel_l2  # the job's return value, what hydra/sweeper=optuna minimises
+
+    def check(self) -> None:
+        at_least(self, "eval_every", 0)
+        at_least(self, "checkpoint_every", 1)
 
 
 def strategy_fields(registry: Any) -> list[tuple[str, type, Any]]:
@@ -95,6 +69,8 @@ def strategy_fields(registry: Any) -> list[tuple[str, type, Any]]:
 def _build_schema(phases: Any, weightings: Any) -> dict[str, type]:
     """The run's schema with a section per registered phase (optim.<name>) and weighting
     (optim.weighting.<name>): the dataclasses Config, OptimConfig and WeightingConfig."""
+    from .training import GridOptions, SamplerOptions, SparsityOptions
+
     weighting = dataclasses.make_dataclass("WeightingConfig", [
         ("name", str, field(default="fixed")),  # WEIGHTINGS; each reads its section here
         *strategy_fields(weightings)])
@@ -102,8 +78,8 @@ def _build_schema(phases: Any, weightings: Any) -> dict[str, type]:
         ("phases", list[str], field(default_factory=lambda: ["adam", "lbfgs"])),  # PHASES, in order
         *strategy_fields(phases),
         ("weighting", weighting, field(default_factory=weighting)),
-        ("grid", GridConfig, field(default_factory=GridConfig)),
-        ("sparsity", SparsityConfig, field(default_factory=SparsityConfig)),
+        ("grid", GridOptions, field(default_factory=GridOptions)),
+        ("sparsity", SparsityOptions, field(default_factory=SparsityOptions)),
         ("time_limit", float, field(default=0.0)),  # stop training after this many seconds (0: no limit)
         ("compile", bool, field(default=False)),  # torch.compile the residual losses (compiling takes ~25 s on CPU)
     ])
@@ -111,7 +87,7 @@ def _build_schema(phases: Any, weightings: Any) -> dict[str, type]:
         ("problem", Any, field(default=MISSING)),
         ("model", Any, field(default=MISSING)),
         ("optim", optim, field(default_factory=optim)),
-        ("sampler", SamplerConfig, field(default_factory=SamplerConfig)),
+        ("sampler", SamplerOptions, field(default_factory=SamplerOptions)),
         ("output", OutputConfig, field(default_factory=OutputConfig)),
         ("seed", int, field(default=0)),
         ("dtype", DType, field(default=DType.float64)),
@@ -258,24 +234,20 @@ def _compare(node: Any, parent: DictConfig, name: str, key: str) -> None:
 def validate(cfg: Any) -> None:
     """Range checks that the schema's types cannot express, and names checked against their
     registries; raises ConfigError naming the key."""
-    from .geometry.sampling import SAMPLERS  # the registries import torch, which `kanpde --help` need not
-    from .nets import MODELS
+    from .nets import MODELS  # the registries import torch, which `kanpde --help` need not
     from .pde import DERIVATIVES
-    from .training import PHASES, WEIGHTINGS
+    from .training import PHASES, WEIGHTINGS, Collocation, GridSchedule, Sparsity
 
     check_known_keys(cfg)
-    for key in ("optim.grid.update_every", "sampler.resample_every", "optim.time_limit", "optim.sparsity.weight",
-                "optim.sparsity.l1", "optim.sparsity.entropy", "output.eval_every", "seed", "sampler.time_windows",
-                "sampler.adaptive_k", "sampler.adaptive_c"):
+    for key in ("optim.time_limit", "seed"):
         _at_least(cfg, key, 0)
-    for key in ("sampler.n_interior", "sampler.n_boundary", "output.checkpoint_every", "sampler.adaptive_pool"):
-        _at_least(cfg, key, 1)
-    check_options(MODELS.get(cfg.model.name), cfg.model, "model")
+    for key, cls in (("model", MODELS.get(cfg.model.name)), ("sampler", Collocation), ("optim.grid", GridSchedule),
+                     ("optim.sparsity", Sparsity), ("output", Outputs)):
+        check_options(cls, cfg_get(cfg, key), key)
     WEIGHTINGS.get(cfg.optim.weighting.name)
     for name, cls in WEIGHTINGS.items():
         if name in cfg.optim.weighting:
             check_options(cls, cfg.optim.weighting[name], f"optim.weighting.{name}")
-    SAMPLERS.get(cfg.sampler.method)
     if cfg.diff != "auto":
         DERIVATIVES.get(cfg.diff)
     for name in cfg.optim.phases:
@@ -286,18 +258,18 @@ def validate(cfg: Any) -> None:
         if name in cfg.optim:
             check_options(cls, cfg.optim[name], f"optim.{name}")
     grid = cfg.optim.grid
-    if len(grid.extend_at) != len(grid.extend_to):
-        raise ConfigError("optim.grid.extend_to", "needs one grid size per step in optim.grid.extend_at")
-    if any(b <= a for a, b in zip(grid.extend_at, grid.extend_at[1:])):
-        raise ConfigError("optim.grid.extend_at", f"steps must increase, got {list(grid.extend_at)}")
     sizes = [cfg.model.get("grid_size", 1), *grid.extend_to]
     if any(b <= a for a, b in zip(sizes, sizes[1:])):
         raise ConfigError("optim.grid.extend_to", f"grid sizes must grow from model.grid_size={sizes[0]}, "
                           f"got {list(grid.extend_to)}")
     if (grid.update_every or grid.extend_at) and cfg.model.get("basis", "bspline") != "bspline":
         raise ConfigError("optim.grid", f"grid updates and extension need model.basis=bspline, not {cfg.model.basis}")
-    if not 0 <= grid.eps <= 1:
-        raise ConfigError("optim.grid.eps", f"must be in [0, 1], got {grid.eps}")
+
+
+class Outputs:
+    """What a run writes (io/run_dir.py), for ``check_options``."""
+
+    Options = OutputConfig
 
 
 def check_options(cls: Any, section: Any, key: str) -> None:
@@ -356,5 +328,5 @@ def _is_input_error(exc: BaseException) -> bool:
     return isinstance(exc, (HydraException, OmegaConfBaseException, yaml.YAMLError))
 
 
-__all__ = ["DType", "Device", "OutputConfig", "SamplerConfig", "check_options", "compose",
+__all__ = ["DType", "Device", "OutputConfig", "check_options", "compose",
            "import_plugins", "register_configs", "schema", "validate"]

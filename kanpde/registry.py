@@ -31,12 +31,14 @@ class Registry(Generic[T]):
 
         return decorator
 
-    def get(self, name: str) -> T:
+    def get(self, name: str, key: str | None = None) -> T:
+        """The object registered as ``name``; a ConfigError at ``key`` (default: the registry's
+        config key) lists the choices."""
         try:
             return self._items[name]
         except KeyError:
             raise ConfigError(
-                self.key, f"unknown {self.kind} {name!r}; choices: {', '.join(self.names())}"
+                key or self.key, f"unknown {self.kind} {name!r}; choices: {', '.join(self.names())}"
             ) from None
 
     def names(self) -> list[str]:

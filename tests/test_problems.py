@@ -30,6 +30,14 @@ def test_the_benchmark_problems_are_shipped():
 
 
 @pytest.mark.parametrize("name", PROBLEMS)
+def test_every_shipped_problem_class_is_exported(name):
+    import kanpde.problems
+
+    target = make_config(f"problem={name}").problem._target_
+    assert target.startswith("kanpde.problems.") and target.rsplit(".", 1)[1] in kanpde.problems.__all__
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
 def test_reference_satisfies_pde_and_conditions(name):
     """Closed-form references to round-off, through autograd; numerical references (no exact())
     are checked against their PDE by finite differences in tests/test_references.py."""

@@ -151,7 +151,7 @@ class KANOptions(Options):
     def check(self) -> None:
         if any(int(w) < 1 for w in self.hidden):
             raise ConfigError("hidden", f"layer widths must be >= 1, got {list(self.hidden)}")
-        cls = BASES.get(self.basis)
+        cls = BASES.get(self.basis, key="basis")
         values = self.as_dict()
         build_options(cls.Options, {k: values[k] for k in cls.Options.__dataclass_fields__}, f"the {self.basis} basis")
 

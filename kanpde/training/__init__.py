@@ -3,12 +3,12 @@ weighting.py) with callbacks around every step (callbacks.py; resampling in coll
 grid schedule in grid.py), keeping a history (history.py); SIGTERM and SIGINT stop it cleanly (interrupt.py)."""
 from .callbacks import (Callback, Checkpoint, DivergedError, DivergenceGuard, Evaluation, Progress, StalledError,
                         TimeLimit)
-from .collocation import Collocation, Resample
-from .grid import GridSchedule
+from .collocation import Collocation, Resample, SamplerOptions
+from .grid import GridOptions, GridSchedule
 from .history import History
 from .interrupt import Interrupted
 from .loop import Loop
-from .loss import Loss, Sparsity
+from .loss import Loss, Sparsity, SparsityOptions
 from .phases import (BFGS, LBFGS, PHASES, SCHEDULES, SSBFGS, Adam, Converged, DenseQuasiNewton, Phase, SSBroyden,
                      Step)
 from .weighting import (WEIGHTINGS, AdaptWeights, CausalWeights, FixedWeights, GradNormWeights, ResidualAttention,
@@ -16,6 +16,6 @@ from .weighting import (WEIGHTINGS, AdaptWeights, CausalWeights, FixedWeights, G
 
 __all__ = ["Adam", "AdaptWeights", "BFGS", "Callback", "CausalWeights", "Checkpoint", "Collocation", "Converged",
            "DenseQuasiNewton", "DivergedError", "DivergenceGuard", "Evaluation", "FixedWeights", "GradNormWeights",
-           "GridSchedule", "History", "Interrupted", "LBFGS", "Loop", "Loss", "PHASES", "Phase", "Progress", "Resample",
-           "ResidualAttention", "SCHEDULES", "SSBFGS", "SSBroyden", "Sparsity", "StalledError", "Step", "TimeLimit",
+           "GridOptions", "GridSchedule", "History", "Interrupted", "LBFGS", "Loop", "Loss", "PHASES", "Phase", "Progress", "Resample",
+           "ResidualAttention", "SCHEDULES", "SSBFGS", "SSBroyden", "SamplerOptions", "Sparsity", "SparsityOptions", "StalledError", "Step", "TimeLimit",
            "WEIGHTINGS", "Weighting", "build_weighting"]

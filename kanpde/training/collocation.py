@@ -9,12 +9,15 @@ In a data-parallel run every rank draws the points of all ranks and keeps its ow
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..geometry.sampling import SAMPLERS
+from ..options import Options, at_least
 from ..pde import Problem
 from ..pde.residuals import residual_norms
 from .callbacks import Callback
@@ -37,10 +40,34 @@ def rad_choice(residual: np.ndarray, n: int, k: float, c: float, seed: int) -> n
     return np.random.default_rng(seed).choice(len(residual), size=n, replace=False, p=p / p.sum())
 
 
+@dataclass
+class SamplerOptions(Options):
+    """The config section ``sampler``: how collocation points are drawn and renewed."""
+
+    method: str = "sobol"  # SAMPLERS: sobol | halton | lhs | uniform | grid
+    n_interior: int = 512
+    n_boundary: int = 128
+    resample_every: int = 0  # Adam steps between fresh collocation points (0: never)
+    adaptive: bool = False  # resample interior points where the residual is large (RAD), not uniformly
+    adaptive_pool: int = 8  # RAD draws from n_interior * adaptive_pool candidates
+    adaptive_k: float = 1.0  # RAD: probability ~ |r|^k / mean |r|^k + c
+    adaptive_c: float = 1.0
+    time_windows: int = 0  # time marching: Adam's steps in K stretches, stretch k sampling t up to t0 + (k+1)/K (t1-t0)
+
+    def check(self) -> None:
+        SAMPLERS.get(self.method, key="method")
+        for name in ("n_interior", "n_boundary", "adaptive_pool"):
+            at_least(self, name, 1)
+        for name in ("resample_every", "time_windows", "adaptive_k", "adaptive_c"):
+            at_least(self, name, 0)
+
+
 class Collocation:
-    """The training points of ``problem`` per round, from the ``sampler`` config (method,
-    n_interior, n_boundary, adaptive, adaptive_pool, adaptive_k, adaptive_c), as tensors of
-    ``dtype`` on ``device``; with ``parallel``, this rank's share of ``parallel.size`` times as many."""
+    """The training points of ``problem`` per round, from the ``sampler`` options (a
+    SamplerOptions or the config section), as tensors of ``dtype`` on ``device``; with
+    ``parallel``, this rank's share of ``parallel.size`` times as many."""
+
+    Options = SamplerOptions
 
     def __init__(self, problem: Problem, sampler: Any, seed: int, dtype: torch.dtype, device: torch.device,
                  engine: str = "auto", parallel: DataParallel | None = None):

@@ -10,18 +10,44 @@ accepts changes (Adam), fitted at the current collocation points.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 import torch
 
+from ..errors import ConfigError
+from ..options import Options, at_least, within
 from .callbacks import Callback
 
 if TYPE_CHECKING:
     from .loop import Loop
 
 
+@dataclass
+class GridOptions(Options):
+    """The config section optim.grid."""
+
+    update_every: int = 0  # Adam steps between grid updates from the samples (0: none)
+    update_until: int = -1  # last Adam step that may update the grid (-1: all of Adam)
+    eps: float = 0.02  # weight of the uniform grid against the sample quantiles
+    extend_at: list[int] = field(default_factory=list)  # Adam steps at which ...
+    extend_to: list[int] = field(default_factory=list)  # ... the grid is extended to these sizes
+    carry_state: bool = True  # refit Adam's moments onto the extended grid (false: restart Adam)
+
+    def check(self) -> None:
+        at_least(self, "update_every", 0)
+        within(self, "eps", 0, 1, closed=True)
+        if len(self.extend_at) != len(self.extend_to):
+            raise ConfigError("extend_to", "needs one grid size per step in optim.grid.extend_at")
+        if any(b <= a for a, b in zip(self.extend_at, self.extend_at[1:])):
+            raise ConfigError("extend_at", f"steps must increase, got {list(self.extend_at)}")
+
+
 class GridSchedule(Callback):
-    """Grid updates and extensions of a KAN on schedule (nothing for other networks)."""
+    """Grid updates and extensions of a KAN on schedule (nothing for other networks), with the
+    options of ``GridOptions``."""
+
+    Options = GridOptions
 
     def __init__(self, update_every: int = 0, update_until: int = -1, eps: float = 0.02,
                  extend_at: Sequence[int] = (), extend_to: Sequence[int] = (), carry_state: bool = True):

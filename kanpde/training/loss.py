@@ -11,6 +11,7 @@ gradients are then the global ones, averaged over the ranks.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import torch
@@ -18,6 +19,7 @@ from torch import Tensor
 
 from ..nets import SolutionNet
 from ..nets.sparsity import regularizer
+from ..options import Options, at_least
 from ..pde import Problem
 from ..pde.residuals import check_shapes, pointwise_residuals
 from .distributed import DataParallel
@@ -97,9 +99,25 @@ class Loss:
         return [*self.net.parameters(), *self.problem.unknowns.values()]
 
 
+@dataclass
+class SparsityOptions(Options):
+    """The config section optim.sparsity."""
+
+    weight: float = 0.0  # weight of the loss term `sparsity` (0: off); KANs only
+    l1: float = 1.0  # mu_1: weight of the edges' L1 norms in it
+    entropy: float = 2.0  # mu_2: weight of the per-layer entropies in it
+
+    def check(self) -> None:
+        for name in ("weight", "l1", "entropy"):
+            at_least(self, name, 0)
+
+
 class Sparsity:
     """The KAN paper's L1 + entropy regulariser (nets/sparsity.py) of the edge activations at the
-    interior collocation points, weighted l1 and entropy inside."""
+    interior collocation points, weighted l1 and entropy inside (the loss term's weight is
+    ``SparsityOptions.weight``)."""
+
+    Options = SparsityOptions
 
     def __init__(self, l1: float = 1.0, entropy: float = 2.0):
         self.l1, self.entropy = l1, entropy
