@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import kanpde
-from kanpde.config import Config, KANConfig
+from kanpde.config import schema
+from kanpde.nets import KANOptions
 from kanpde.errors import ConfigError, KanpdeError
 from kanpde.io import read_json
 from kanpde.problems import Heat1D
@@ -121,9 +122,9 @@ def test_a_problem_object_runs_with_the_default_settings_and_reloads(tmp_path):
     sol = kanpde.solve(Heat1D(constraints="hard"), "kan_small", overrides=QUICK, run_dir=tmp_path / "run")
     assert sol.metrics["problem"] == "Heat1D"
     assert dict(sol.config.problem) == {"_target_": "kanpde.problems.heat.Heat1D", "constraints": "hard"}
-    defaults = Config()
+    defaults = schema()()
     assert sol.config.optim.lbfgs.history_size == defaults.optim.lbfgs.history_size  # no problem's own settings
-    assert sol.config.model.order == KANConfig().order
+    assert sol.config.model.order == KANOptions().order
     again = kanpde.load(tmp_path / "run")
     x = np.random.default_rng(3).uniform(0, 1, (20, 2))
     assert type(again.problem) is Heat1D and again.problem.hard and np.array_equal(again(x), sol(x))

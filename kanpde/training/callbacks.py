@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 from tqdm.auto import tqdm
 
 from ..errors import KanpdeError
 from ..nets import SolutionNet
-from .phases import Step
+from .base import Step, TrainingState
 
-if TYPE_CHECKING:
-    from .loop import Loop
 
 log = logging.getLogger("kanpde")
 
@@ -33,30 +31,30 @@ class Callback:
     def key(self) -> str:
         return type(self).__name__
 
-    def on_train_begin(self, loop: Loop) -> None:
+    def on_train_begin(self, loop: TrainingState) -> None:
         """Before the first step (of a fresh or a resumed run)."""
 
-    def on_phase_begin(self, loop: Loop) -> None:
+    def on_phase_begin(self, loop: TrainingState) -> None:
         """When ``loop.phase`` starts or resumes."""
 
-    def on_step_begin(self, loop: Loop) -> None:
+    def on_step_begin(self, loop: TrainingState) -> None:
         """Before a step, off the training clock; ``loop.stop(reason)`` ends training here."""
 
-    def prepare_step(self, loop: Loop) -> None:
+    def prepare_step(self, loop: TrainingState) -> None:
         """On the clock, before the step, in phases that accept changes: resample points, change
         grids; after replacing parameters call ``loop.parameters_replaced()``."""
 
-    def accept_step(self, loop: Loop, step: Step) -> bool:
+    def accept_step(self, loop: TrainingState, step: Step) -> bool:
         """After the step: False undoes it (it is not recorded; the callback has rewound the loop)."""
         return True
 
-    def on_step_end(self, loop: Loop, step: Step) -> None:
+    def on_step_end(self, loop: TrainingState, step: Step) -> None:
         """After the step's history row (``step.index``) is written."""
 
-    def on_train_end(self, loop: Loop) -> None:
+    def on_train_end(self, loop: TrainingState) -> None:
         """After the last phase or a stop; not after an exception."""
 
-    def close(self, loop: Loop) -> None:
+    def close(self, loop: TrainingState) -> None:
         """Always, last (release resources)."""
 
     def state_dict(self) -> dict:
@@ -96,17 +94,17 @@ class DivergenceGuard(Callback):
         self._good: dict | None = None
         self._best, self._points = math.inf, None
 
-    def on_phase_begin(self, loop: Loop) -> None:
+    def on_phase_begin(self, loop: TrainingState) -> None:
         self._pending = self._good = None
         self._best, self._points = math.inf, None
 
-    def on_step_begin(self, loop: Loop) -> None:
+    def on_step_begin(self, loop: TrainingState) -> None:
         if self._good is None:  # the state the phase starts (or resumes) from
             self._good = loop.snapshot()
         elif loop.phase_step % self.snapshot_every == 0:
             self._pending = loop.snapshot()
 
-    def _diverged(self, loop: Loop, step: Step) -> str | None:
+    def _diverged(self, loop: TrainingState, step: Step) -> str | None:
         if loop.loss.points is not self._points:  # new points: a new objective, a new reference
             self._best, self._points = math.inf, loop.loss.points
         flat = loop.flat_parameters()
@@ -119,7 +117,7 @@ class DivergenceGuard(Callback):
         self._best = min(self._best, step.loss)
         return None
 
-    def accept_step(self, loop: Loop, step: Step) -> bool:
+    def accept_step(self, loop: TrainingState, step: Step) -> bool:
         reason = self._diverged(loop, step)
         if reason is None:
             if self._pending is not None and self._pending["step"] == loop.phase_step:
@@ -150,7 +148,7 @@ class TimeLimit(Callback):
     def __init__(self, seconds: float):
         self.seconds = seconds
 
-    def on_step_begin(self, loop: Loop) -> None:
+    def on_step_begin(self, loop: TrainingState) -> None:
         if loop.elapsed >= self.seconds:
             later = [p.name for p in loop.phases[loop.phase_index + 1:] if p.steps]
             skipped = (f"; not run: {', '.join(later)} (a larger optim.time_limit and resume=true run them)"
@@ -166,7 +164,7 @@ class Evaluation(Callback):
     def __init__(self, evaluate: Callable[[SolutionNet], float] | None, every: int):
         self.evaluate, self.every = evaluate, every
 
-    def record(self, loop: Loop, step: int, error: float | None = None) -> None:
+    def record(self, loop: TrainingState, step: int, error: float | None = None) -> None:
         """The error now (``error`` when the caller has it already), as the eval row of ``step``
         (once per step)."""
         if self.evaluate is None or loop.history.last("eval/step") == step:
@@ -174,11 +172,11 @@ class Evaluation(Callback):
         error = self.evaluate(loop.net) if error is None else error
         loop.history.append(**{"eval/step": step, "eval/elapsed_s": loop.elapsed, "eval/rel_l2": error})
 
-    def on_step_end(self, loop: Loop, step: Step) -> None:
+    def on_step_end(self, loop: TrainingState, step: Step) -> None:
         if self.every and step.index % self.every == 0:
             self.record(loop, step.index)
 
-    def on_train_end(self, loop: Loop) -> None:
+    def on_train_end(self, loop: TrainingState) -> None:
         self.record(loop, loop.last_step)
 
 
@@ -189,15 +187,15 @@ class Checkpoint(Callback):
     def __init__(self, save: Callable[[dict], None], every: int):
         self.save, self.every = save, every
 
-    def on_train_begin(self, loop: Loop) -> None:
+    def on_train_begin(self, loop: TrainingState) -> None:
         if loop.global_step == 0:
             self.save(loop.state_dict())
 
-    def on_step_end(self, loop: Loop, step: Step) -> None:
+    def on_step_end(self, loop: TrainingState, step: Step) -> None:
         if loop.phase_step % self.every == 0:
             self.save(loop.state_dict())
 
-    def on_train_end(self, loop: Loop) -> None:
+    def on_train_end(self, loop: TrainingState) -> None:
         self.save(loop.state_dict())
 
 
@@ -208,19 +206,19 @@ class Progress(Callback):
         self.enabled, self.every = enabled, every
         self._bar: Any = None
 
-    def on_train_begin(self, loop: Loop) -> None:
+    def on_train_begin(self, loop: TrainingState) -> None:
         self._bar = tqdm(total=loop.total_steps, initial=loop.global_step, dynamic_ncols=True, leave=False,
                          disable=None if self.enabled else True)  # None: only on a terminal
 
-    def on_phase_begin(self, loop: Loop) -> None:
+    def on_phase_begin(self, loop: TrainingState) -> None:
         self._bar.set_description(loop.phase.name)
 
-    def on_step_end(self, loop: Loop, step: Step) -> None:
+    def on_step_end(self, loop: TrainingState, step: Step) -> None:
         self._bar.update(1)
         if step.index % self.every == 0:
             self._bar.set_postfix({"loss": f"{step.loss:.2e}", **{k: f"{v:.1e}" for k, v in step.terms.items()}})
 
-    def close(self, loop: Loop) -> None:
+    def close(self, loop: TrainingState) -> None:
         if self._bar is not None:
             self._bar.close()
 

@@ -10,7 +10,7 @@ In a data-parallel run every rank draws the points of all ranks and keeps its ow
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -20,12 +20,11 @@ from ..geometry.sampling import SAMPLERS
 from ..options import Options, at_least
 from ..pde import Problem
 from ..pde.residuals import residual_norms
+from .base import TrainingState
 from .callbacks import Callback
 from .distributed import DataParallel
 from .loss import Loss
 
-if TYPE_CHECKING:
-    from .loop import Loop
 
 ROUND_STRIDE = 104729  # seed offset between resampling rounds
 
@@ -109,17 +108,17 @@ class Resample(Callback):
         self.round, self.fraction = 0, 1.0
         self._marching_phase: int | None = None
 
-    def on_train_begin(self, loop: Loop) -> None:
+    def on_train_begin(self, loop: TrainingState) -> None:
         if self.windows > 1 and loop.global_step == 0:
             self._marching_phase = next((i for i, p in enumerate(loop.phases) if p.accepts_changes and p.steps), None)
             if self._marching_phase is not None:
                 self._sample(1.0 / self.windows)
 
-    def on_phase_begin(self, loop: Loop) -> None:
+    def on_phase_begin(self, loop: TrainingState) -> None:
         if self.fraction < 1.0 and loop.phase_index != self._marching_phase:
             self._sample(1.0)
 
-    def prepare_step(self, loop: Loop) -> None:
+    def prepare_step(self, loop: TrainingState) -> None:
         fraction = self.fraction
         if loop.phase_index == self._marching_phase:
             fraction = (loop.phase_step * self.windows // loop.phase.steps + 1) / self.windows

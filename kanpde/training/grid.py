@@ -11,16 +11,15 @@ accepts changes (Adam), fitted at the current collocation points.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import torch
 
 from ..errors import ConfigError
 from ..options import Options, at_least, within
+from .base import TrainingState
 from .callbacks import Callback
 
-if TYPE_CHECKING:
-    from .loop import Loop
 
 
 @dataclass
@@ -55,7 +54,7 @@ class GridSchedule(Callback):
         self.extend = dict(zip(extend_at, extend_to))
         self.carry_state = carry_state
 
-    def prepare_step(self, loop: Loop) -> None:
+    def prepare_step(self, loop: TrainingState) -> None:
         net, step = loop.net, loop.phase_step
         update = (self.update_every and step > 0 and step % self.update_every == 0
                   and (self.update_until < 0 or step <= self.update_until))

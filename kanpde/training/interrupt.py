@@ -7,12 +7,11 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from ..errors import KanpdeError
+from .base import TrainingState
 
-if TYPE_CHECKING:
-    from .loop import Loop
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -29,7 +28,7 @@ class Interrupted(KanpdeError):
 
 
 @contextmanager
-def stop_on_signals(loop: Loop) -> Iterator[list[int]]:
+def stop_on_signals(loop: TrainingState) -> Iterator[list[int]]:
     """While the block runs, the first SIGTERM or SIGINT calls ``loop.stop`` and is appended to the
     yielded list; the next one raises KeyboardInterrupt. The previous handlers come back after.
     A signal the process was told to ignore stays ignored (SIGINT in a shell's background job);

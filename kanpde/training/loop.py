@@ -30,12 +30,13 @@ from ..nets import SolutionNet
 from .callbacks import Callback, StalledError
 from .history import History
 from .loss import Loss
-from .phases import Converged, Phase, flat_parameters
+from .base import Converged, TrainingState
+from .phases import Phase, flat_parameters
 
 log = logging.getLogger("kanpde")
 
 
-class Loop:
+class Loop(TrainingState):
     """Trains ``loss.net`` (and ``loss.problem``'s unknowns) through ``phases`` with ``callbacks``."""
 
     def __init__(self, loss: Loss, phases: Sequence[Phase], callbacks: Sequence[Callback] = ()):

@@ -22,13 +22,14 @@ from ..nets.sparsity import regularizer
 from ..options import Options, at_least
 from ..pde import Problem
 from ..pde.residuals import check_shapes, pointwise_residuals
+from .base import Objective
 from .distributed import DataParallel
 from .weighting import Weighting
 
 Regularizer = Callable[[SolutionNet, Mapping[str, Tensor]], Tensor]  # (net, points) -> scalar
 
 
-class Loss:
+class Loss(Objective):
     """``loss()`` -> (total with graph, {term: float}) for ``net`` on ``problem`` at ``points``.
 
     ``engine``: the derivative engine (pde/derivatives.py); ``regularizers``: extra named terms;

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import torch
 from torch import Tensor
@@ -32,10 +32,9 @@ from torch import Tensor
 from ..errors import ConfigError
 from ..options import Options, above, at_least, build_options
 from ..registry import Registry
+from .base import Converged, Objective, Step
 from .quasi_newton import SelfScaledQuasiNewton
 
-if TYPE_CHECKING:
-    from .loss import Loss
 
 Schedule = Callable[[float, float, float], float]  # (lr, lr_final, fraction of the phase done) -> lr
 SCHEDULES: Registry[Schedule] = Registry("learning-rate schedule", "optim.adam.schedule")
@@ -57,21 +56,6 @@ def exponential(lr: float, lr_final: float, frac: float) -> float:
 def cosine(lr: float, lr_final: float, frac: float) -> float:
     """lr_final + (lr - lr_final) (1 + cos(pi frac)) / 2."""
     return lr_final + 0.5 * (lr - lr_final) * (1 + math.cos(math.pi * frac))
-
-
-@dataclass
-class Step:
-    """What one optimiser step did: the loss and its terms, the learning rate it used, and (set by
-    the loop once the step is accepted) its number over all phases."""
-
-    loss: float
-    terms: dict[str, float]
-    lr: float
-    index: int = -1
-
-
-class Converged(Exception):
-    """The phase can make no further progress; the loop goes on to the next phase."""
 
 
 class Phase(ABC):
@@ -127,7 +111,7 @@ class Phase(ABC):
         """The torch optimiser over ``params``, its step size scaled by ``lr_scale``."""
 
     @abstractmethod
-    def step(self, loss: Loss, phase_step: int) -> Step:
+    def step(self, loss: Objective, phase_step: int) -> Step:
         """Step ``phase_step`` of the phase on ``loss``; raises Converged when there is no progress."""
 
     def reset(self) -> None:
@@ -172,7 +156,7 @@ class Adam(Phase):
         o = self.options
         return SCHEDULES.get(o.schedule)(o.lr, o.lr_final, step / max(self.steps, 1))
 
-    def step(self, loss: Loss, phase_step: int) -> Step:
+    def step(self, loss: Objective, phase_step: int) -> Step:
         lr = self.learning_rate(phase_step) * self.lr_scale
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -228,7 +212,7 @@ class LBFGS(Phase):
     def reset(self) -> None:
         self._memo = None
 
-    def _closure(self, loss: Loss) -> Tensor:
+    def _closure(self, loss: Objective) -> Tensor:
         """The loss and its gradients at the current parameters, memoised."""
         params = loss.parameters()
         flat = flat_parameters(params)
@@ -243,7 +227,7 @@ class LBFGS(Phase):
         self._memo = _Memo(flat, loss.revision, [p.grad for p in params], total.detach(), terms)
         return self._memo.loss
 
-    def step(self, loss: Loss, phase_step: int) -> Step:
+    def step(self, loss: Objective, phase_step: int) -> Step:
         before = flat_parameters(loss.parameters())
         self.optimizer.step(lambda: self._closure(loss))
         self._closure(loss)  # the loss at the accepted point (free when the line search ended there)
@@ -293,7 +277,7 @@ class DenseQuasiNewton(Phase):
     def reset(self) -> None:
         self._revision = -1
 
-    def step(self, loss: Loss, phase_step: int) -> Step:
+    def step(self, loss: Objective, phase_step: int) -> Step:
         optimizer: SelfScaledQuasiNewton = self.optimizer  # type: ignore[assignment]
         if self._revision != loss.revision:  # new points or weights: the stored gradient is stale
             optimizer.forget_gradient()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
 import torch
 from torch import Tensor
@@ -31,11 +31,8 @@ from ..options import Options, at_least, build_options, within
 from ..pde import Problem
 from ..registry import Registry
 from .callbacks import Callback
-from .phases import Step
+from .base import Objective, Step, TrainingState
 
-if TYPE_CHECKING:
-    from .loop import Loop
-    from .loss import Loss
 
 
 class Weighting(ABC):
@@ -73,7 +70,7 @@ class Weighting(ABC):
 
     adaptive = False  # True: ``update`` changes the objective between steps
 
-    def update(self, loss: Loss) -> None:
+    def update(self, loss: Objective) -> None:
         """Adapt the weights between steps (adaptive strategies only)."""
 
     def points_changed(self) -> None:
@@ -162,7 +159,7 @@ class GradNormWeights(Weighting):
                  points: Mapping[str, Tensor] | None = None) -> Tensor:
         return sum(self.lam[k] * self.weights[k] * v for k, v in terms.items())
 
-    def update(self, loss: Loss) -> None:
+    def update(self, loss: Objective) -> None:
         params = [p for p in loss.parameters() if p.requires_grad]
         terms = {k: v for k, v in loss.terms().items() if self.weights.get(k, 0.0) > 0 and v.requires_grad}
         norms = {}
@@ -218,7 +215,7 @@ class ResidualAttention(Weighting):
         return total + sum(self.weights[k] * v for k, v in terms.items() if k not in residuals)
 
     @torch.no_grad()
-    def update(self, loss: Loss) -> None:
+    def update(self, loss: Objective) -> None:
         for k, r in self._seen.items():
             scale = r.abs().max()
             if k in self.lam and torch.isfinite(scale) and scale > 0:
@@ -290,10 +287,10 @@ class AdaptWeights(Callback):
     """Calls ``loss.weighting.update`` after every step of any phase (an adaptive weighting's own
     ``every`` thins that out); the objective changes, so cached gradients are dropped."""
 
-    def __init__(self, loss: Loss):
+    def __init__(self, loss: Objective):
         self.loss = loss
 
-    def on_step_end(self, loop: Loop, step: Step) -> None:
+    def on_step_end(self, loop: TrainingState, step: Step) -> None:
         weighting = self.loss.weighting
         if weighting.adaptive and step.index % weighting.every == 0:
             weighting.update(self.loss)

@@ -1,0 +1,133 @@
+"""The types every part of training shares: a step's record, the end of a phase, and the view of
+the loop that callbacks and weightings are given (``TrainingState``, which ``Loop`` implements).
+Nothing here imports the rest of training/, so no module there needs the loop's own module."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from torch import Tensor
+
+
+@dataclass
+class Step:
+    """What one optimiser step did: the loss and its terms, the learning rate it used, and (set by
+    the loop once the step is accepted) its number over all phases."""
+
+    loss: float
+    terms: dict[str, float]
+    lr: float
+    index: int = -1
+
+
+class Converged(Exception):
+    """The phase can make no further progress; the loop goes on to the next phase."""
+
+
+class Objective(ABC):
+    """What phases and weightings see of the loss (loss.Loss): ``objective()`` -> (total with
+    graph, {term: float}); ``revision`` counts its changes (points, weights), so cached gradients
+    of an older revision are stale; ``points`` are the collocation points; ``weighting`` (a
+    weighting.Weighting) combines the terms."""
+
+    revision: int
+    points: dict[str, Tensor]
+    weighting: Any
+
+    @abstractmethod
+    def __call__(self) -> tuple[Tensor, dict[str, float]]:
+        """The weighted total (with its graph) and every term's value."""
+
+    @abstractmethod
+    def terms(self) -> dict[str, Tensor]:
+        """Every named term, unweighted, with its graph."""
+
+    @abstractmethod
+    def parameters(self) -> list[Tensor]:
+        """What training changes: the network's parameters and the problem's unknowns."""
+
+
+class TrainingState(ABC):
+    """Where training stands and what a callback may do to it. Attributes: ``loss`` (the
+    objective, loss.Loss), ``phases`` (phases.Phase) and ``phase_index``, ``phase_step`` (the
+    next step of the phase), ``elapsed`` (training seconds, evaluation excluded), ``lr_scale``
+    (rollbacks halve it), ``history`` (history.History) and ``events``. The types are named, not
+    imported: this module imports nothing else of training/."""
+
+    loss: Any
+    phases: Sequence[Any]
+    phase_index: int
+    phase_step: int
+    elapsed: float
+    lr_scale: float
+    history: Any
+    events: list[dict]
+
+    @property
+    @abstractmethod
+    def net(self) -> Any:
+        """The network trained (a nets.SolutionNet)."""
+
+    @property
+    @abstractmethod
+    def phase(self) -> Any:
+        """The phase running now (the last one once training is over)."""
+
+    @property
+    @abstractmethod
+    def global_step(self) -> int:
+        """The number of the next step over all phases (history's ``step``)."""
+
+    @property
+    @abstractmethod
+    def last_step(self) -> int:
+        """The number of the last step taken (0 before any)."""
+
+    @property
+    @abstractmethod
+    def total_steps(self) -> int:
+        """The steps of every phase together."""
+
+    @abstractmethod
+    def parameters(self) -> list[Tensor]:
+        """What training changes: the network's parameters and the problem's unknowns."""
+
+    @abstractmethod
+    def flat_parameters(self) -> Tensor:
+        """Every trained parameter, detached, in one vector."""
+
+    @abstractmethod
+    def unknown_values(self) -> dict[str, float]:
+        """The problem's unknown coefficients now."""
+
+    @abstractmethod
+    def stop(self, reason: str) -> None:
+        """End training before the next step, for ``reason`` (an event)."""
+
+    @abstractmethod
+    def event(self, message: str, warn: bool = False) -> None:
+        """Record something that happened at the current step."""
+
+    @abstractmethod
+    def parameters_replaced(self) -> None:
+        """Parameters were replaced (a grid extension): the phase's optimiser restarts."""
+
+    @abstractmethod
+    def snapshot(self) -> dict:
+        """A copy of the trained state at this step, for ``rewind``."""
+
+    @abstractmethod
+    def rewind(self, snapshot: dict, lr_scale: float) -> None:
+        """Back to ``snapshot`` with the step size scaled by ``lr_scale``."""
+
+    @abstractmethod
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs."""
+
+    @abstractmethod
+    def load_state_dict(self, state: Any) -> None:
+        """Continue from ``state_dict()``."""
+
+
+__all__ = ["Converged", "Objective", "Step", "TrainingState"]
