@@ -29,7 +29,7 @@ from typing import Callable
 import torch
 
 from kanpde.pde import derivatives
-from kanpde.nets import KAN, MLP, SolutionNet
+from kanpde.nets import KAN, MLP, BSpline, SolutionNet
 
 PI = math.pi
 
@@ -99,10 +99,10 @@ def pykan_step(speed: bool, xi: torch.Tensor, xb: torch.Tensor) -> Callable[[], 
 def networks(widths_kan: list[int]) -> dict[str, SolutionNet]:
     torch.manual_seed(0)
     lo, hi = -torch.ones(2), torch.ones(2)
-    nets = {"kan": SolutionNet(KAN(widths_kan, "bspline", grid_size=5, order=3), lo, hi),
+    nets = {"kan": SolutionNet(KAN(widths_kan, basis=BSpline(grid_size=5, order=3)), lo, hi),
             "mlp": SolutionNet(MLP([2, 20, 20, 20, 1], "tanh"), lo, hi)}
     torch.manual_seed(0)
-    nets["kan_unfused"] = SolutionNet(KAN(widths_kan, "bspline", grid_size=5, order=3, fused=False), lo, hi)
+    nets["kan_unfused"] = SolutionNet(KAN(widths_kan, basis=BSpline(grid_size=5, order=3), fused=False), lo, hi)
     return nets
 
 

@@ -26,7 +26,7 @@ class SolutionNet(nn.Module):
     x: (N, n_in) physical coordinates -> (N, n_out).
     """
 
-    def __init__(self, core: CoreNet, lo: Tensor, hi: Tensor, periodic: Mapping[int, float] | None = None,
+    def __init__(self, core: nn.Module, lo: Tensor, hi: Tensor, periodic: Mapping[int, float] | None = None,
                  constraint: Constraint | None = None):
         super().__init__()
         self.core, self.constraint = core, constraint
@@ -95,11 +95,11 @@ class SolutionNet(nn.Module):
 
     def grid_sizes(self) -> list[int]:
         """Every KAN layer's grid size (grid extension changes them); empty for other cores."""
-        return self.core.grid_sizes()
+        return self.core.grid_sizes() if isinstance(self.core, CoreNet) else []  # a snapped core has none
 
     def load_trained(self, state_dict: Mapping[str, Tensor], grid_sizes: Sequence[int] = ()) -> None:
         """Weights saved by ``state_dict()``: a KAN's grids are first resized to ``grid_sizes``."""
-        if grid_sizes:
+        if grid_sizes and isinstance(self.core, CoreNet):
             self.core.resize_grids(grid_sizes)
         self.load_state_dict(state_dict)
 
