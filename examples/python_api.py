@@ -1,5 +1,5 @@
 """kanpde from Python, as in a notebook: solve, evaluate, differentiate, your own problem, a callback,
-KAN against MLP, save and load.
+KAN against MLP, networks and optimisers as objects, save and load.
 
     python examples/python_api.py            # about a minute on a 2-core CPU
     python examples/python_api.py --quick    # a few seconds of training per solve (what CI runs)
@@ -17,7 +17,9 @@ import torch
 
 import kanpde
 from kanpde.geometry import Interval
+from kanpde.nets import KAN, Chebyshev
 from kanpde.pde import Dirichlet, Problem
+from kanpde.training import Adam, ResidualAttention, SSBroyden
 
 QUICK = "--quick" in sys.argv
 BUDGET = ["optim.adam.steps=200", "optim.lbfgs.steps=200"] if QUICK else ["optim.adam.steps=1000", "optim.lbfgs.steps=1500"]
@@ -77,7 +79,14 @@ for model in ("kan", "mlp"):
         m = kanpde.solve("heat1d", model, overrides=[*BUDGET, *SILENT], seed=seed).metrics
         print(f"{model:6} {seed:4d} {m['rel_l2']:10.2e} {m['train_seconds']:8.1f}")
 
-# 7. Save a solution as the command line would (ParaView, h5py, figures) and load it back.
+# 7. Networks, optimiser phases and a loss weighting as objects (the run's config records them).
+kan = KAN([2, 6, 6, 1], basis=Chebyshev(degree=4))
+steps = 200 if QUICK else 1000
+obj = kanpde.solve("heat1d", kan, phases=[Adam(steps=steps, lr=1e-2, lr_final=1e-3), SSBroyden(steps=steps)],
+                   weighting=ResidualAttention(eta=0.01), overrides=SILENT)
+print(obj, list(obj.config.optim.phases), obj.config.model.basis)
+
+# 8. Save a solution as the command line would (ParaView, h5py, figures) and load it back.
 with tempfile.TemporaryDirectory() as tmp:
     path = sol.save(f"{tmp}/poisson")
     again = kanpde.load(path)
