@@ -19,7 +19,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from .config import choice, import_plugins, plugins_in, register_configs
+from .config import choice
+from .schema import import_plugins, plugins_in, register_configs
 from .errors import KanpdeError, describe
 
 _failed_jobs: list[str] = []  # run directories whose job failed (a multirun carries on past them)

@@ -2,7 +2,7 @@
 
 Every phase and loss weighting takes plain keyword arguments, ``Adam(steps=1000, lr=1e-2)``, which
 fill its ``Options`` dataclass; the dataclass's fields are the strategy's config section
-(``optim.adam``, ``optim.weighting.rba``: config.py derives the Hydra schema from them) and its
+(``optim.adam``, ``optim.weighting.rba``: schema.py derives the Hydra schema from them) and its
 ``check`` refuses values out of range. An error names the option (``lr: must be > 0, got -1``);
 the config layer puts the key of the section in front (``optim.adam.lr: ...``).
 

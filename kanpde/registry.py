@@ -1,7 +1,7 @@
 """Name registries: a new basis, model or loss weighting is one class plus one decorator line.
 
 A registry is the one list of choices for a config key: its error lists the valid names, and
-config.py derives the schema of a strategy's section from the classes registered in it."""
+schema.py derives the schema of a strategy's section from the classes registered in it."""
 from __future__ import annotations
 
 from typing import Callable, Generic, TypeVar

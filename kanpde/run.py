@@ -21,7 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import __version__
 from .build import build_net, check_size, instantiate_problem, problem_spec, select_device, select_dtype
-from .config import choice, compose, import_plugins, validate
+from .config import choice, compose, validate
+from .schema import import_plugins
 from .errors import ConfigError, KanpdeError
 from .io.run_dir import CHECKPOINT, RunDirectory, checkpoint_mismatch
 from .nets import CoreNet, SolutionNet

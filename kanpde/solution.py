@@ -18,7 +18,8 @@ from omegaconf.errors import OmegaConfBaseException
 from torch import Tensor
 
 from .build import build_net, instantiate_problem, select_dtype
-from .config import choice, import_plugins, schema
+from .config import choice
+from .schema import import_plugins, schema
 from .errors import KanpdeError
 from .io import read_history, read_json
 from .io.run_dir import CHECKPOINT, METRICS, RunDirectory, checkpoint_mismatch, read_checkpoint

@@ -6,7 +6,7 @@ from importlib import resources
 import torch
 from hydra import compose, initialize_config_module
 from kanpde.build import build_net, instantiate_problem
-from kanpde.config import register_configs
+from kanpde.schema import register_configs
 from kanpde.nets import SolutionNet
 from kanpde.pde import Problem
 from kanpde.run import run

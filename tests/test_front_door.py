@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import kanpde
-from kanpde.config import schema
+from kanpde.schema import schema
 from kanpde.nets import KANOptions
 from kanpde.errors import ConfigError, KanpdeError
 from kanpde.io import read_json

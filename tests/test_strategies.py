@@ -42,7 +42,7 @@ def test_builtin_strategies_take_keyword_arguments_and_check_them():
 
 
 def test_every_registered_strategy_has_a_schema_section():
-    from kanpde.config import schema
+    from kanpde.schema import schema
     from omegaconf import OmegaConf
 
     cfg = OmegaConf.structured(schema())

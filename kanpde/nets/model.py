@@ -4,7 +4,7 @@ A core network maps normalised inputs (N, widths[0]) to outputs (N, widths[-1]) 
 (nets/jet.py) through itself in closed form. It is built from plain arguments
 (``KAN([2, 8, 8, 1], basis=BSpline(grid_size=5, order=4))``, ``MLP([2, 20, 20, 1])``) or from a
 flat model config section (``model.hidden``, ``model.grid_size``, ...: its ``Options``, from which
-config.py derives the schema of ``model``), and gives that section back (``config``) so that a run
+schema.py derives the schema of ``model``), and gives that section back (``config``) so that a run
 of an object records how to rebuild it. A new core is one subclass with its options plus one
 ``@MODELS.register("name")`` line.
 """

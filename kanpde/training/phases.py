@@ -2,7 +2,7 @@
 
 A phase is built from plain keyword arguments, ``Adam(steps=1000, lr=1e-2, lr_final=1e-3)``, that
 fill its ``Options`` dataclass (declared beside it; its fields are the config section
-``optim.<name>``, from which config.py derives the schema). It owns its torch optimiser: ``start``
+``optim.<name>``, from which schema.py derives the schema). It owns its torch optimiser: ``start``
 builds it over the trained parameters (from a saved ``state_dict`` on a resume or a rollback),
 ``step`` takes one step on the loss. A new optimiser is one subclass with its options plus one
 ``@PHASES.register("name")`` line, in kanpde or in your own module. Learning-rate schedules are

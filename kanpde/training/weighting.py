@@ -1,7 +1,7 @@
 """Loss weighting: a strategy that turns the named loss terms into the one scalar the optimiser
 minimises. A strategy is built from plain keyword arguments, ``ResidualAttention(gamma=0.999,
 eta=0.01)``, filling its ``Options`` dataclass (the config section ``optim.weighting.<name>``,
-whose schema config.py derives from it); ``bind`` then gives it the terms' fixed weights and the
+whose schema schema.py derives from it); ``bind`` then gives it the terms' fixed weights and the
 problem. A new strategy is one ``Weighting`` subclass with its options plus one
 ``@WEIGHTINGS.register`` line, in kanpde or in your own module; an adaptive one keeps its weights
 in ``state_dict`` so that a resumed run continues them, and changes them only in ``update``
