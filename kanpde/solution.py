@@ -157,6 +157,19 @@ class Solution:
         return out.path
 
 
+def _known_sections(config: dict) -> dict:
+    """The recorded config without the sections of strategies this process has not registered (a
+    run made where a user's phase or weighting was imported): a reload trains nothing, so it
+    needs only the problem, the model and the dtype."""
+    known = OmegaConf.structured(schema()).optim
+    optim = dict(config.get("optim", {}))
+    weighting = dict(optim.get("weighting", {}))
+    optim = {k: v for k, v in optim.items() if k in known}
+    if weighting:
+        optim["weighting"] = {k: v for k, v in weighting.items() if k in known.weighting}
+    return {**config, "optim": optim}
+
+
 def load(run_dir: str | Path, problem: Problem | None = None, dtype: str | None = None,
          device: str = "cpu") -> Solution:
     """The Solution in ``run_dir`` (a run of ``kanpde`` or ``kanpde.solve``, or ``Solution.save``):
@@ -169,7 +182,7 @@ def load(run_dir: str | Path, problem: Problem | None = None, dtype: str | None 
     ckpt = read_checkpoint(path / CHECKPOINT)
     try:
         import_plugins(ckpt["config"].get("plugins", []))
-        cfg = OmegaConf.merge(OmegaConf.structured(schema()), ckpt["config"])
+        cfg = OmegaConf.merge(OmegaConf.structured(schema()), _known_sections(ckpt["config"]))
     except OmegaConfBaseException as exc:
         raise KanpdeError(f"{path / CHECKPOINT}: its config does not fit this kanpde version ({exc.msg})") from None
     if problem is None:

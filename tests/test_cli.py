@@ -24,6 +24,7 @@ def one_error_line(result) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_default_run_writes_the_output_contract(tmp_path):
     run = tmp_path / "run"
     result = run_cli(*QUICK, "output.figures=true", "output.xdmf=true", f"hydra.run.dir={run}", cwd=tmp_path)
@@ -70,6 +71,7 @@ BAD_INPUT = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,message", BAD_INPUT, ids=[a[0] for a, _ in BAD_INPUT])
 def test_bad_input_is_one_clear_line(tmp_path, args, message):
     result = run_cli(*QUICK, *args, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
@@ -77,28 +79,33 @@ def test_bad_input_is_one_clear_line(tmp_path, args, message):
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_a_gpu(tmp_path):
     line = one_error_line(run_cli(*QUICK, "device=cuda", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path))
     assert "device: cuda was asked for but torch.cuda.is_available() is False" in line
 
 
+@pytest.mark.slow
 def test_help_lists_the_config_groups(tmp_path):
     result = run_cli("--help", cwd=tmp_path)
     assert result.returncode == 0 and "problem: advection1d, allen_cahn, allen_cahn_dirichlet, burgers1d" in result.stdout
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback(tmp_path):
     result = run_cli(*QUICK, "optim.adam.steps=-5", "debug=true", f"hydra.run.dir={tmp_path}", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" in result.stderr
 
 
+@pytest.mark.slow
 def test_resume_without_checkpoint_starts_from_step_0(tmp_path):
     result = run_cli(*QUICK, "resume=true", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"resume=true: no checkpoint in {tmp_path / 'run'}, starting from step 0" in result.stderr + result.stdout
 
 
+@pytest.mark.slow
 def test_unreadable_checkpoint_loses_nothing(tmp_path):
     run = tmp_path / "run"
     assert run_cli(*QUICK, f"hydra.run.dir={run}", cwd=tmp_path).returncode == 0
@@ -109,6 +116,7 @@ def test_unreadable_checkpoint_loses_nothing(tmp_path):
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and p.name in before} == before
 
 
+@pytest.mark.slow
 def test_finished_run_is_not_overwritten(tmp_path):
     run = tmp_path / "run"
     assert run_cli(*QUICK, f"hydra.run.dir={run}", cwd=tmp_path).returncode == 0
@@ -118,6 +126,7 @@ def test_finished_run_is_not_overwritten(tmp_path):
     assert run_cli(*QUICK, "overwrite=true", f"hydra.run.dir={run}", cwd=tmp_path).returncode == 0
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_different_model(tmp_path):
     run = tmp_path / "run"
     assert run_cli(*QUICK, f"hydra.run.dir={run}", cwd=tmp_path).returncode == 0
@@ -125,6 +134,7 @@ def test_resume_refuses_a_different_model(tmp_path):
     assert "model: differs from the checkpoint's" in line
 
 
+@pytest.mark.slow
 def test_multirun_leaves_one_folder_per_job(tmp_path):
     result = run_cli("-m", *QUICK, "model=kan,mlp", "hydra.sweep.dir=sweep", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -132,6 +142,7 @@ def test_multirun_leaves_one_folder_per_job(tmp_path):
     assert [m["model"] for m in metrics] == ["kan", "mlp"] and all(m["status"] == "ok" for m in metrics)
 
 
+@pytest.mark.slow
 def test_a_problem_without_reference_reports_its_loss(tmp_path):
     """No exact(), no data: the run trains, writes everything and says it has nothing to score;
     with output.objective=final_loss it can still be compared and searched."""
@@ -145,6 +156,7 @@ def test_a_problem_without_reference_reports_its_loss(tmp_path):
     assert {"solution.vtu", "history.h5", "checkpoint.pt"} <= {p.name for p in (user / "run").iterdir()}
 
 
+@pytest.mark.slow
 def test_a_problem_outside_the_library(tmp_path):
     shutil.copytree(HERE / "userland", tmp_path / "userland")
     user = tmp_path / "userland"
@@ -167,6 +179,7 @@ def test_a_problem_outside_the_library(tmp_path):
     assert not any((user / run / "metrics.json").exists() for run in ("run2", "run3", "run4"))
 
 
+@pytest.mark.slow
 def test_a_mesh_without_2d_cells_is_one_clear_line(tmp_path):
     meshio.write(tmp_path / "lines.msh", meshio.Mesh(np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]), [("line", [[0, 1]])]),
                  file_format="gmsh22", binary=False)

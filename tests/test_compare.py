@@ -30,6 +30,7 @@ def sweep(tmp_path_factory) -> Path:
     return root / "sweep"
 
 
+@pytest.mark.slow
 def test_tables_and_figures(sweep, tmp_path):
     result = compare(str(sweep), "--out", str(tmp_path / "cmp"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -56,6 +57,7 @@ def test_time_to_reach_reads_the_eval_rows(sweep):
     assert run.time_to_reach(0.0) is None
 
 
+@pytest.mark.slow
 def test_failed_and_corrupt_runs_are_listed_not_dropped(sweep, tmp_path):
     copy = tmp_path / "sweep"
     shutil.copytree(sweep, copy)
@@ -69,6 +71,7 @@ def test_failed_and_corrupt_runs_are_listed_not_dropped(sweep, tmp_path):
     assert "| poisson2d | kan | 0/1 |" in table and "1 (seed 1): diverged: loss is nan" in table
 
 
+@pytest.mark.slow
 def test_no_runs_is_one_clear_line(tmp_path):
     result = compare(str(tmp_path), "--out", str(tmp_path / "cmp"), cwd=tmp_path)
     assert result.returncode == 1
@@ -87,6 +90,7 @@ def test_problems_are_never_mixed(tmp_path):
         find_runs([tmp_path / "missing"])
 
 
+@pytest.mark.slow
 def test_overlapping_folders_count_each_run_once_and_bad_numbers_are_skipped(sweep, tmp_path):
     copy = tmp_path / "sweep"
     shutil.copytree(sweep, copy)
@@ -98,6 +102,7 @@ def test_overlapping_folders_count_each_run_once_and_bad_numbers_are_skipped(swe
     assert "3 runs of 1 problem(s)" in result.stdout
 
 
+@pytest.mark.slow
 def test_out_that_is_a_file_is_one_clear_line(sweep, tmp_path):
     (tmp_path / "table").write_text("mine")
     result = compare(str(sweep), "--out", str(tmp_path / "table"), cwd=tmp_path)

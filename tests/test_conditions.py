@@ -151,6 +151,7 @@ def test_hard_constraint_meets_the_conditions_exactly_and_its_jets_match_autogra
 HARD = [name for name in PROBLEMS if "constraints" in make_config(f"problem={name}").problem]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", HARD)
 def test_every_hard_constraint_meets_the_conditions_it_replaces(name):
     """The soft variant's condition residuals, evaluated on a hard-constrained network, vanish."""

@@ -57,6 +57,7 @@ NETS = {name: (lambda make=make: SolutionNet(make(), torch.tensor([-1.0, 0.0, 0.
 PARTIALS = [w for k in (1, 2, 3) for w in itertools.combinations_with_replacement(INPUTS, k)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NETS)
 def test_engines_agree_on_networks(name):
     """Every engine against nested autograd in float64: all partials up to order 3 (jets: 2)."""

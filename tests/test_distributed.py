@@ -37,6 +37,7 @@ def flat(run_dir: Path) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1) for p in kanpde.load(run_dir).net.parameters()])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [
     ["model=kan_small", "optim.grid.update_every=10", "sampler.resample_every=20"],  # grids fitted at all points
     ["model=kan_small", "optim.phases=[adam,ssbroyden]", "optim.ssbroyden.steps=10", "optim.weighting.name=grad_norm",
@@ -66,6 +67,7 @@ def test_two_processes_take_the_steps_of_one_over_the_union_of_their_points(extr
                      run_dir=tmp_path / "two")
 
 
+@pytest.mark.slow
 def test_an_interrupted_two_process_run_resumes_to_the_uninterrupted_result(tmp_path):
     """Rank 0 alone receives SIGTERM at step 12: both ranks stop before the same step, rank 0
     checkpoints; resumed with two processes the run ends bitwise where an uninterrupted one does."""
@@ -81,6 +83,7 @@ def test_an_interrupted_two_process_run_resumes_to_the_uninterrupted_result(tmp_
     assert read_json(tmp_path / "cut" / "metrics.json")["final_loss"] == read_json(tmp_path / "whole" / "metrics.json")["final_loss"]
 
 
+@pytest.mark.slow
 def test_a_lost_rank_ends_the_run_with_a_clear_status(tmp_path):
     result = torchrun(str(SCRIPT), str(tmp_path / "run"), "kill5", *BUDGET, *SHARE, cwd=tmp_path)
     assert result.returncode != 0
@@ -89,6 +92,7 @@ def test_a_lost_rank_ends_the_run_with_a_clear_status(tmp_path):
     assert "rank 0: RankLost: rank 0: another process" in result.stderr
 
 
+@pytest.mark.slow
 def test_adaptive_sampling_is_refused_in_a_data_parallel_run(tmp_path):
     result = torchrun("--no-python", KANPDE, *BUDGET, *SHARE, "sampler.adaptive=true", "sampler.resample_every=10",
                       f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)

@@ -11,6 +11,7 @@ SMALL = ("sampler.n_interior=256", "sampler.n_boundary=64", "output.figures=fals
          "output.eval_every=50")
 
 
+@pytest.mark.slow
 def test_kan_solves_poisson2d(tmp_path):
     cfg = make_config(*SMALL, "optim.adam.steps=300", "optim.lbfgs.steps=500")
     metrics = train(cfg, tmp_path, "poisson2d", "kan")
@@ -18,12 +19,14 @@ def test_kan_solves_poisson2d(tmp_path):
     assert metrics["adam_steps"] == 300 and 0 < metrics["lbfgs_steps"] <= 500
 
 
+@pytest.mark.slow
 def test_mlp_solves_poisson2d(tmp_path):
     cfg = make_config(*SMALL, "model=mlp", "optim.adam.steps=300", "optim.lbfgs.steps=500")
     metrics = train(cfg, tmp_path, "poisson2d", "mlp")
     assert metrics["status"] == "ok" and metrics["rel_l2"] < 3e-2, metrics["rel_l2"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["model=kan optim.grid.update_every=10", "model=kan model.basis=chebyshev dtype=float32",
                                    "model=mlp", "model=mlp dtype=float32"])
 def test_same_seed_same_numbers_bitwise(tmp_path, model):
@@ -76,6 +79,7 @@ def test_trains_on_cuda(tmp_path):
     assert metrics["device"].startswith("cuda") and metrics["rel_l2"] < 5e-2
 
 
+@pytest.mark.slow
 def test_time_limit_stops_training(tmp_path):
     cfg = make_config(*SMALL, "optim.adam.steps=100000", "optim.lbfgs.steps=100000", "optim.time_limit=2")
     metrics = train(cfg, tmp_path)
@@ -143,6 +147,7 @@ def test_adaptive_resampling_moves_points_to_the_residual_and_resumes(tmp_path):
     assert torch.equal(again.loss.points["pde"], loop.loss.points["pde"])
 
 
+@pytest.mark.slow
 def test_compiled_losses_train_like_the_plain_ones(tmp_path):
     """optim.compile=true: same loss history (float64, to reordering round-off), also across a grid
     extension, which changes the basis and makes torch.compile recompile."""

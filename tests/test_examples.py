@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import subprocess
+
+import pytest
 import sys
 
 from conftest import HERE
@@ -9,6 +11,7 @@ from conftest import HERE
 EXAMPLES = HERE.parent / "examples"
 
 
+@pytest.mark.slow
 def test_python_api_tour(tmp_path):
     result = subprocess.run([sys.executable, str(EXAMPLES / "python_api.py"), "--quick"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=600)

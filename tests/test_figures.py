@@ -53,6 +53,7 @@ def test_2d_scattered_constant_and_exact(tmp_path):
     check_fields(tmp_path / "new" / "dir", written)
 
 
+@pytest.mark.slow
 def test_3d_grid_and_scattered(tmp_path):
     points, shape = grid(np.linspace(0, 1, 6), np.linspace(0, 1, 5), np.linspace(0, 2, 7))
     u = points.sum(axis=1)
@@ -62,6 +63,7 @@ def test_3d_grid_and_scattered(tmp_path):
     check_fields(tmp_path / "cloud", plot_fields(tmp_path / "cloud", cloud, {"v": v}, {"v": v**2}, ["x", "y", "t"]))
 
 
+@pytest.mark.slow
 def test_system_of_three_fields_is_wider(tmp_path):
     points = np.random.default_rng(3).uniform(size=(150, 2))
     ref = {"u": points[:, 0], "v": points[:, 1], "p": points.prod(axis=1)}

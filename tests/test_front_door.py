@@ -41,6 +41,7 @@ def test_solve_returns_a_callable_solution_and_writes_nothing(tmp_path, monkeypa
         sol(x[:, 0])
 
 
+@pytest.mark.slow
 def test_derivatives_match_finite_differences(poisson):
     x = np.random.default_rng(1).uniform(-0.9, 0.9, (20, 2))
     d = poisson.derivatives(x, "u", "u_x", "u_y", "u_xx", "u_xy", "u_yy")
@@ -86,6 +87,7 @@ def test_unknown_problem_and_model_names():
         kanpde.solve("poisson2d", "transformer")
 
 
+@pytest.mark.slow
 def test_options_and_overrides_agree(tmp_path):
     by_options = kanpde.solve("heat1d", "kan_small", overrides=QUICK[2:], seed=3, optim={"adam": {"steps": 20},
                                                                                         "lbfgs": {"steps": 5}})
@@ -95,6 +97,7 @@ def test_options_and_overrides_agree(tmp_path):
     assert np.array_equal(by_options.history["loss"], by_overrides.history["loss"])
 
 
+@pytest.mark.slow
 def test_run_dir_gets_the_output_contract_and_load_reproduces_it(tmp_path):
     sol = kanpde.solve("heat1d", overrides=[*QUICK, "problem.constraints=hard"], run_dir=tmp_path / "run")
     for name in ("metrics.json", "history.h5", "checkpoint.pt", "solution.vtu", ".hydra/config.yaml"):
@@ -118,6 +121,7 @@ def test_save_writes_what_the_run_dir_would(tmp_path, poisson):
         poisson.save(tmp_path / "saved")
 
 
+@pytest.mark.slow
 def test_a_problem_object_runs_with_the_default_settings_and_reloads(tmp_path):
     sol = kanpde.solve(Heat1D(constraints="hard"), "kan_small", overrides=QUICK, run_dir=tmp_path / "run")
     assert sol.metrics["problem"] == "Heat1D"
@@ -130,6 +134,7 @@ def test_a_problem_object_runs_with_the_default_settings_and_reloads(tmp_path):
     assert type(again.problem) is Heat1D and again.problem.hard and np.array_equal(again(x), sol(x))
 
 
+@pytest.mark.slow
 def test_a_problem_object_is_not_changed_by_a_run():
     from kanpde.problems import Heat1DInverse
 
@@ -140,6 +145,7 @@ def test_a_problem_object_is_not_changed_by_a_run():
     assert first.metrics["unknowns"] == second.metrics["unknowns"] != {"kappa": 0.5}
 
 
+@pytest.mark.slow
 def test_a_problem_that_a_config_cannot_rebuild_is_passed_again(tmp_path):
     class Local(Heat1D):  # defined here: its class path cannot be imported by a later process
         pass

@@ -4,12 +4,15 @@ a broken script."""
 from __future__ import annotations
 
 import subprocess
+
+import pytest
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 
 
+@pytest.mark.slow
 def test_the_gpu_check_runs_every_section_on_the_cpu(tmp_path):
     out = tmp_path / "gpu.md"
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--device", "cpu", "--quick",

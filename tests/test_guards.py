@@ -40,6 +40,7 @@ QUICK = ["optim.adam.steps=30", "optim.lbfgs.steps=10", "sampler.n_interior=128"
     ("problem.weights.pde=-1", r"^problem.weights.pde: must be a finite number >= 0, got -1"),
     ("problem.weights.pde=0 problem.weights.boundary=0", r"^problem.weights: every loss term has weight 0"),
 ])
+@pytest.mark.slow
 def test_bad_keys_and_values_are_refused_before_the_run(override, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(KanpdeError, match=message):
@@ -47,6 +48,7 @@ def test_bad_keys_and_values_are_refused_before_the_run(override, message, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_the_command_line_refuses_an_unknown_plus_key_in_one_line(tmp_path):
     exe = Path(sys.executable).with_name("kanpde")
     result = subprocess.run([str(exe), "+optim.adam.stepz=10", f"hydra.run.dir={tmp_path / 'run'}", *QUICK],
@@ -58,6 +60,7 @@ def test_the_command_line_refuses_an_unknown_plus_key_in_one_line(tmp_path):
 
 
 
+@pytest.mark.slow
 def test_a_run_directory_that_cannot_be_made_is_one_line(tmp_path):
     """Hydra makes hydra.run.dir before kanpde runs: its OSError is named in one line too."""
     (tmp_path / "file").write_text("")
@@ -119,6 +122,7 @@ def test_a_blow_up_short_of_nan_is_rolled_back_and_reported(model, tmp_path):
     assert np.isfinite(info.value.solution(np.zeros((3, 2)))).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["kan_small", "mlp_small"])
 def test_an_absurd_lbfgs_step_either_trains_or_ends_as_stalled(model, tmp_path):
     """optim.lbfgs.lr=1e30: the strong-Wolfe line search absorbs the step (the MLP trains on), or
@@ -151,6 +155,7 @@ def _kanpde(*args: str, **kwargs) -> subprocess.Popen:
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_ends_the_run_with_a_checkpoint_and_status_interrupted(signum, code, tmp_path):
     run_dir = tmp_path / "run"
@@ -209,6 +214,7 @@ def test_a_signal_the_process_was_told_to_ignore_stays_ignored():
     finally:
         signal.signal(signal.SIGINT, before)
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
     """SIGTERM sent from inside the run at step 12 (a real signal, a known step): the resumed run
     ends bitwise where an uninterrupted one ends."""
@@ -227,6 +233,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handlers are put back
 
 
+@pytest.mark.slow
 def test_a_refused_start_leaves_the_run_directory_as_it_was(tmp_path):
     run_dir = tmp_path / "run"
     args = ["model=mlp_small", "optim.adam.steps=20", "optim.lbfgs.steps=5", "sampler.n_interior=64",
@@ -242,6 +249,7 @@ def test_a_refused_start_leaves_the_run_directory_as_it_was(tmp_path):
         assert {p: p.read_bytes() for p in files} == files, extra
 
 
+@pytest.mark.slow
 def test_a_finished_result_stays_until_a_resumed_run_replaces_it(tmp_path):
     sol = kanpde.solve("poisson2d", "mlp_small", overrides=QUICK, run_dir=tmp_path)
 
@@ -277,6 +285,7 @@ def test_interpret_checks_its_out_folder_before_the_work(tmp_path, capsys, monke
     assert err.startswith(f"kanpde-interpret: error: --out {tmp_path / 'file' / 'x'}: cannot create the folder")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["missing", "shape", "no_history"])
 def test_a_damaged_checkpoint_is_one_clear_line(damage, tmp_path):
     from kanpde.io import load_checkpoint, save_checkpoint
@@ -339,6 +348,7 @@ def small_disk(tmp_path):
     subprocess.run(["umount", str(mount)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_leaves_no_half_written_file(small_disk):
     run_dir = small_disk / "run"
     proc = _kanpde("model.hidden=[64,64]", "optim.adam.steps=20", "optim.lbfgs.steps=0", "sampler.n_interior=64",

@@ -107,6 +107,7 @@ def test_sparsity_regularizer_is_the_l1_plus_entropy_of_the_kan_paper(float64):
     assert float(regularizer(kan, x, l1=0.0, entropy=1.0).detach()) == pytest.approx(layer(l1_0)[1] + layer(l1_1)[1], rel=1e-10)
 
 
+@pytest.mark.slow
 def test_sparsity_is_a_named_loss_term_when_on(tmp_path):
     small = ("sampler.n_interior=64", "sampler.n_boundary=32", "output.figures=false", "output.progress=false",
              "model=kan_tiny", "optim.adam.steps=20", "optim.lbfgs.steps=0")
@@ -167,6 +168,7 @@ def _symbolic_net() -> SolutionNet:
     return SolutionNet(core, torch.tensor([0.0, -1.0]), torch.tensor([2.0, 3.0]))  # x in [0, 2], y in [-1, 3]
 
 
+@pytest.mark.slow
 def test_formula_agrees_with_the_network_it_came_from(float64):
     net = _symbolic_net()
     points = np.random.default_rng(0).uniform([0, -1], [2, 3], (400, 2))
@@ -244,6 +246,7 @@ def tiny_run(tmp_path_factory) -> Path:
     return run
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_clear_line(tmp_path, tiny_run):
     assert "no such run directory" in error_line(interpret_cli(tmp_path / "nowhere", cwd=tmp_path))
     (tmp_path / "empty").mkdir()
@@ -262,6 +265,7 @@ def test_bad_input_is_one_clear_line(tmp_path, tiny_run):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_poisson2d_tiny_kan_gives_back_sin_pi_x_sin_pi_y(tmp_path, tiny_run):
     """Acceptance: train -> prune -> snap -> train the formula; the formula is sin(pi x) sin(pi y)."""
     out = tmp_path / "interpret"

@@ -33,6 +33,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     return dirs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*PROBLEMS, *EXTRA])
 def test_load_reproduces_the_runs_own_solution(runs, name):
     sol = kanpde.load(runs[name])
@@ -56,6 +57,7 @@ def test_the_variants_are_covered(runs):
     assert loaded["allen_cahn"].net.periodic  # the periodic input embedding
 
 
+@pytest.mark.slow
 def test_interpret_reports_a_hard_constrained_runs_own_error(runs):
     """The trained stage is the run itself; the formula is of the core N in u = g + phi N, and its
     error is taken with the constraint applied, so it matches the snapped network's."""

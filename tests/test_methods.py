@@ -71,6 +71,7 @@ def test_every_update_minimises_rosenbrock(update):
     assert torch.allclose(x.detach(), torch.ones(2), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_self_scaled_phases_reach_a_lower_loss_than_lbfgs_on_the_same_budget():
     """After the same Adam start, 100 iterations of each: SSBFGS and SSBroyden end below L-BFGS
     (Kiyani et al. 2025 on smooth problems), on a KAN and an MLP."""

@@ -60,6 +60,7 @@ class Diagonal(Poisson2D):
         return {"field": field, "diagonal": line_set((-1, -1), (1, 1), 50, 1, {0: (x, exact)})}
 
 
+@pytest.mark.slow
 def test_each_named_set_has_its_errors_file_and_figure(tmp_path):
     sol = kanpde.solve(Diagonal(), "kan_small", overrides=QUICK, run_dir=tmp_path / "run")
     metrics = read_json(tmp_path / "run" / "metrics.json")
@@ -125,6 +126,7 @@ def test_the_lid_cavity_is_scored_on_ghias_centrelines():
     assert not any(s.scored_points().any() for s in other.values())  # no table at Re = 250: nothing to score
 
 
+@pytest.mark.slow
 def test_a_lid_cavity_run_writes_its_centreline_figures(tmp_path):
     kanpde.solve("lid_cavity", "mlp_small", overrides=[*QUICK, "optim.ssbroyden.steps=5"], run_dir=tmp_path / "run")
     metrics = read_json(tmp_path / "run" / "metrics.json")

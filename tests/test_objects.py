@@ -20,6 +20,7 @@ def flat(solution) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1) for p in solution.net.parameters()])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make, overrides", [
     (lambda: KAN([2, 5, 1], basis=BSpline(grid_size=4, order=3)),
      ["model=kan", "model.hidden=[5]", "model.grid_size=4", "model.order=3"]),

@@ -29,6 +29,7 @@ def test_the_benchmark_problems_are_shipped():
     assert {"poisson2d", "poisson2d_kan_paper"} <= set(PROBLEMS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_every_shipped_problem_class_is_exported(name):
     import kanpde.problems
@@ -37,6 +38,7 @@ def test_every_shipped_problem_class_is_exported(name):
     assert target.startswith("kanpde.problems.") and target.rsplit(".", 1)[1] in kanpde.problems.__all__
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_reference_satisfies_pde_and_conditions(name):
     """Closed-form references to round-off, through autograd; numerical references (no exact())
@@ -62,6 +64,7 @@ def test_reference_satisfies_pde_and_conditions(name):
         assert c.residual(dc.x, dc, data).abs().max() < tol * scale, c.name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_test_sets_match_the_domain(name):
     """Every named test set lies in the domain; every shipped problem is scored somewhere, and each
@@ -80,6 +83,7 @@ def test_test_sets_match_the_domain(name):
         assert np.linalg.norm(score.values[given[:, f], f]) > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["kan_small", "mlp_small"])
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_short_training_runs_and_writes_metrics(name, model, tmp_path):

@@ -81,6 +81,7 @@ def test_errors_are_taken_over_the_given_values_only():
     assert math.isnan(ReferenceSet(np.zeros((3, 1)), np.full((3, 1), np.nan)).rel_l2(pred[:, :1]))
 
 
+@pytest.mark.slow
 def test_a_reference_for_one_of_three_fields_scores_that_field_alone(tmp_path):
     """kovasznay (u, v, p) with +problem.reference naming a file that gives u only."""
     problem = kanpde.solve("kovasznay", "kan_small", overrides=["optim.adam.steps=0", "optim.lbfgs.steps=0",
@@ -98,6 +99,7 @@ def test_a_reference_for_one_of_three_fields_scores_that_field_alone(tmp_path):
     assert kanpde.load(tmp_path / "run").config.problem.reference == str(tmp_path / "u.npz")
 
 
+@pytest.mark.slow
 def test_a_test_set_on_a_line_gives_line_figures(tmp_path):
     """A centreline (x = 0.5) used to crash in the Delaunay triangulation after training."""
     y = np.linspace(-1, 1, 41)
@@ -124,6 +126,7 @@ class Source(Problem):
         return d.laplacian("u") + 1.0
 
 
+@pytest.mark.slow
 def test_runs_without_any_reference_train_write_and_compare(tmp_path):
     for model in ("kan_small", "mlp_small"):
         sol = kanpde.solve(Source(), model, overrides=QUICK, run_dir=tmp_path / "sweep" / model)
@@ -142,6 +145,7 @@ def test_runs_without_any_reference_train_write_and_compare(tmp_path):
     assert not (tmp_path / "cmp" / "Source_error_vs_params.png").exists()  # no error to draw against size
 
 
+@pytest.mark.slow
 def test_a_space_time_problem_draws_its_solution_at_chosen_times(tmp_path):
     """heat1d with output.time_slices=[0,0.5,1]: time_slices.png, looked at: three coloured
     prediction curves and the dashed black reference, on a drawn (not blank) canvas."""

@@ -29,6 +29,7 @@ def burgers_points() -> tuple[np.ndarray, np.ndarray]:
     return x[None, :], np.linspace(0.0, 1.0, 100)[:, None]
 
 
+@pytest.mark.slow
 def test_burgers_quadrature_converged():
     x, t = burgers_points()
     for f in (burgers_cole_hopf, burgers_cole_hopf_dx):
@@ -153,6 +154,7 @@ def test_allen_cahn_dirichlet_refinement():
     assert np.abs(u - fine)[t >= 0.01].max() < 1e-10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["periodic", "dirichlet"])
 def test_allen_cahn_interp(variant):
     grid, interp = {"periodic": (allen_cahn_periodic, allen_cahn_periodic_interp),
@@ -172,6 +174,7 @@ def test_allen_cahn_interp(variant):
 
 # ---------------------------------------------------------------- KdV (Fourier + ETDRK4, dispersive)
 
+@pytest.mark.slow
 def test_kdv_carries_a_soliton_at_its_exact_speed():
     """u = 3c sech^2(sqrt(c) (x - c t) / (2 mu)) solves u_t + u u_x + mu^2 u_xxx = 0 (its tails are
     e^-40 at the domain's ends, so periodicity does not matter): the solver against the closed form."""
@@ -186,6 +189,7 @@ def test_kdv_carries_a_soliton_at_its_exact_speed():
     assert np.abs(u[1] - soliton(0.5)).max() < 1e-6 * 3 * c
 
 
+@pytest.mark.slow
 def test_kdv_refinement_and_invariants():
     """The default reference against twice the modes and half the step (< 1e-9), and KdV's
     conserved mass and L2 norm (sums over the periodic grid) kept to 1e-10."""

@@ -40,6 +40,7 @@ def uninterrupted(tmp_path_factory):
     return json.loads((run / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", [0, 1], ids=["adam", "lbfgs"])
 def test_sigkill_then_resume_matches(tmp_path, uninterrupted, phase):
     run = tmp_path / "run"

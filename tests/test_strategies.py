@@ -115,6 +115,7 @@ def kanpde_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_user_strategies_from_the_command_line(tmp_path):
     run = tmp_path / "run"
     done = kanpde_cli("plugins=[my_strategies]", "model=kan_small", *SMALL, "optim.phases=[heavy_ball,lbfgs]",
@@ -131,6 +132,7 @@ def test_user_strategies_from_the_command_line(tmp_path):
     assert again.config.optim.weighting.name == "log_sum"
 
 
+@pytest.mark.slow
 def test_user_options_are_checked_with_their_config_key(tmp_path):
     done = kanpde_cli("plugins=[my_strategies]", "optim.phases=[heavy_ball]", "optim.heavy_ball.momentum=2",
                       f"hydra.run.dir={tmp_path / 'run'}", cwd=USERLAND)
@@ -151,3 +153,14 @@ def test_unregistered_or_repeated_phases_are_refused():
     with pytest.raises(ConfigError, match=r"^phases: two adam phases would share the section optim.adam"):
         kanpde.solve("poisson2d", phases=[Adam(steps=1), Adam(steps=2)])
     assert "log_sum" in WEIGHTINGS
+
+
+@pytest.mark.slow
+def test_a_run_made_beside_a_user_strategy_reloads_without_it(tmp_path):
+    """The run's config holds the sections of every strategy registered when it ran; a process
+    that has not imported the user's module still reloads it (load trains nothing)."""
+    kanpde.solve("poisson2d", "kan_small", overrides=[*SMALL, "optim.adam.steps=5", "optim.lbfgs.steps=2"],
+                 run_dir=tmp_path / "run", **QUIET)
+    code = f"import kanpde; print(kanpde.load({str(tmp_path / 'run')!r}).metrics['status'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

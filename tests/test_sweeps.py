@@ -29,6 +29,7 @@ def finished_runs(sweep: Path, n: int) -> list[dict]:
     return metrics
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher, plugin", [("joblib", "hydra_plugins.hydra_joblib_launcher"),
                                               ("submitit_local", "hydra_plugins.hydra_submitit_launcher")])
 def test_a_launcher_sweep_leaves_one_run_directory_per_job(launcher, plugin, tmp_path):
@@ -40,6 +41,7 @@ def test_a_launcher_sweep_leaves_one_run_directory_per_job(launcher, plugin, tmp
     assert sorted(m["seed"] for m in metrics) == [0, 1]
 
 
+@pytest.mark.slow
 def test_an_optuna_search_minimises_the_objective_over_its_trials(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     result = run_cli("-m", "hydra/sweeper=kan_search", "hydra.sweeper.n_trials=3", "output.objective=final_loss",

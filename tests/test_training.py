@@ -25,6 +25,7 @@ def loop_for(*overrides: str, callbacks=()) -> Loop:
     return loop
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PHASES.names())
 def test_every_phase_lowers_the_loss_alone(name):
     cfg = make_config(*SMALL)
@@ -48,6 +49,7 @@ def test_every_schedule_runs_from_lr_towards_lr_final(name):
     assert all(b <= a + 1e-15 for a, b in zip(values, values[1:]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", WEIGHTINGS.names())
 def test_every_weighting_trains_a_time_dependent_problem(name):
     """Each registered weighting is built from the config, gives a finite scalar with gradients,
@@ -88,6 +90,7 @@ def test_hooks_come_in_the_documented_order():
                                "accept_step", "on_step_end", "on_train_end", "close"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("at", [7, 25], ids=["adam", "lbfgs"])
 def test_a_loop_continued_from_its_state_ends_bitwise_where_one_run_does(at):
     args = ("optim.adam.steps=20", "optim.lbfgs.steps=15", "sampler.resample_every=5", "optim.grid.update_every=6",
