@@ -36,6 +36,7 @@ import kanpde
 from kanpde.build import build_net, instantiate_problem
 from kanpde.config import compose
 from kanpde.pde.residuals import pointwise_residuals
+from kanpde.training.collocation import collocation_points
 
 WARMUP = 20
 
@@ -55,7 +56,7 @@ def jets_vs_autograd(device: torch.device, n: int) -> str:
         net = build_net(problem, cfg.model, torch.float64, device)
         problem.to(device, torch.float64)
         points = {k: torch.as_tensor(v, dtype=torch.float64, device=device)
-                  for k, v in problem.collocation(n, n // 4, "sobol", 0).items()}
+                  for k, v in collocation_points(problem, n, n // 4, "sobol", 0).items()}
         jet = pointwise_residuals(problem, net, points, "jet")
         auto = pointwise_residuals(problem, net, points, "autograd")
         worst = max(float((jet[k] - auto[k]).norm() / auto[k].norm().clamp_min(1e-300)) for k in auto)

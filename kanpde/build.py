@@ -1,4 +1,5 @@
-"""From a config to the objects of a run: the problem, the device and dtype, and the network.
+"""From a config to the objects of a run: the problem, the device and dtype, the network, and the
+training loop (loss, phases, callbacks).
 
 The network is built from a problem here and nowhere else (training, ``kanpde.load`` and
 interpretation all call ``build_net``), so input normalisation, periodic embeddings and hard
@@ -12,14 +13,20 @@ import inspect
 import os
 import typing
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from omegaconf import OmegaConf
 
 from .errors import ConfigError, KanpdeError
+from .io.run_dir import RunDirectory
 from .nets import MODELS, CoreNet, SolutionNet, build_core
 from .pde import Problem
+from .training import (PHASES, AdaptWeights, Callback, Checkpoint, Collocation, DivergenceGuard, Evaluation,
+                       GridSchedule, Loop, Loss, Progress, Resample, Sparsity, TimeLimit, build_weighting)
+from .training.data_parallel import AgreeOnStops, DataParallelLoss
+from .training.distributed import DataParallel
+from .training.interrupt import StopOnSignals
 
 INCOMPLETE = "_incomplete_"  # spec key: constructor arguments that a config cannot hold
 
@@ -165,7 +172,7 @@ def build_net(problem: Problem, model: Any, dtype: torch.dtype, device: torch.de
     whose first and last widths must fit the problem."""
     lo, hi = problem.domain.bounds
     periodic = {problem.inputs.index(name): period for name, period in problem.periodic_inputs.items()}
-    constraint = problem.hard_constraint if problem.hard else None
+    constraint = problem.hard_constraint
     widths = [len(problem.inputs) + len(periodic), *model.hidden, len(problem.outputs)]
     if core is not None:
         if core.widths[0] != widths[0] or core.widths[-1] != widths[-1]:
@@ -183,4 +190,40 @@ def build_net(problem: Problem, model: Any, dtype: torch.dtype, device: torch.de
     return net.to(device)
 
 
-__all__ = ["build_net", "check_size", "instantiate_problem", "problem_spec", "select_device", "select_dtype"]
+def build_loop(cfg: Any, problem: Problem, net: SolutionNet, evaluate: Callable[[SolutionNet], float] | None,
+               out: RunDirectory | None = None, callbacks: Sequence[Callback] = (),
+               signals: StopOnSignals | None = None) -> tuple[Loop, Evaluation]:
+    """The training loop a config describes: its loss (weights, sparsity term, collocation), its
+    phases (``optim.phases``) and callbacks: ``signals`` first, then time limit, NaN guard,
+    resampling, grid schedule, progress, evaluation, the user's ``callbacks``, checkpoints into
+    ``out`` and, under torchrun, the ranks' agreement on stops (training/data_parallel.py)."""
+    sampler, optim, dtype, device = cfg.sampler, cfg.optim, net.shift.dtype, net.shift.device
+    parallel = DataParallel.current()
+    if parallel is not None and sampler.adaptive:
+        raise ConfigError("sampler.adaptive", f"adaptive sampling is not available in a run of {parallel.size} "
+                                              "processes yet (each rank would pick from its own residuals)")
+    collocation = Collocation(problem, sampler, cfg.seed, dtype, device, cfg.diff, parallel)
+    if sampler.time_windows > 1 and not problem.has_time:
+        raise ConfigError("sampler.time_windows", f"{type(problem).__name__} has no time axis (a SpaceTime domain)")
+    sparsity, grid = optim.sparsity, optim.grid
+    regularizers = {"sparsity": Sparsity(sparsity.l1, sparsity.entropy)} if sparsity.weight and net.is_kan else {}
+    weighting = build_weighting(optim.weighting, {**problem.loss_weights(), "sparsity": sparsity.weight}, problem)
+    options: dict[str, Any] = dict(engine=cfg.diff, regularizers=regularizers, compile=optim.compile)
+    points = collocation.sample(0)
+    loss = (Loss(problem, net, points, weighting, **options) if parallel is None
+            else DataParallelLoss(problem, net, points, weighting, parallel=parallel, **options))
+    phases = [PHASES.get(name)(**optim[name]) for name in optim.phases]
+    evaluation = Evaluation(evaluate, cfg.output.eval_every)
+    steps: list[Callback] = [signals] if signals is not None else []
+    steps += [TimeLimit(optim.time_limit)] if optim.time_limit else []
+    steps += [DivergenceGuard(), Resample(collocation, loss, sampler.resample_every, sampler.time_windows),
+              GridSchedule(grid.update_every, grid.update_until, grid.eps, grid.extend_at, grid.extend_to,
+                           grid.carry_state),
+              AdaptWeights(loss), Progress(cfg.output.progress and (parallel is None or parallel.rank == 0)), evaluation,
+              *callbacks]
+    steps += [Checkpoint(out.save_checkpoint, cfg.output.checkpoint_every)] if out is not None else []
+    steps += [AgreeOnStops(parallel, signals)] if parallel is not None else []
+    return Loop(loss, phases, steps), evaluation
+
+
+__all__ = ["build_loop", "build_net", "check_size", "instantiate_problem", "problem_spec", "select_device", "select_dtype"]

@@ -39,6 +39,16 @@ class Options:
         return dataclasses.asdict(self)
 
 
+class Configured:
+    """An object built from keyword arguments that its Options dataclass checks (``options``: a
+    phase, a weighting, a basis); its repr is the call that builds it again, ``Adam(steps=1000, ...)``."""
+
+    options: Options
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.options.as_dict().items())})"
+
+
 def build_options(cls: type[Options], values: Mapping[str, Any], owner: str) -> Options:
     """``cls(**values)``; an unknown option is refused with a one-line message naming ``owner``."""
     names = [f.name for f in dataclasses.fields(cls)]
@@ -75,4 +85,4 @@ def within(options: Options, name: str, lo: float, hi: float, closed: bool = Fal
         raise ConfigError(name, f"must be in [{lo}, {hi}{']' if closed else ')'}, got {value}")
 
 
-__all__ = ["Options", "above", "at_least", "build_options", "in_section", "within"]
+__all__ = ["Configured", "Options", "above", "at_least", "build_options", "in_section", "within"]

@@ -174,4 +174,33 @@ def _run_time(pattern: str) -> str:
     return (datetime.datetime.fromisoformat(start) if start else datetime.datetime.now()).strftime(pattern)
 
 
-__all__ = ["DType", "Device", "Objective", "OutputConfig", "import_plugins", "plugins_in", "register_configs", "schema"]
+def strategy_options(phases: Sequence[Any] | None, weighting: Any | None) -> dict:
+    """The ``optim`` config keys that set these phase and weighting objects: their names and their
+    options. Each must be an instance of a registered class (PHASES, WEIGHTINGS); two phases of
+    one class would share a config section, so they are refused."""
+    from .training import PHASES, WEIGHTINGS
+
+    optim: dict[str, Any] = {}
+    if phases is not None:
+        registered = {cls: name for name, cls in PHASES.items()}
+        names = []
+        for phase in phases:
+            name = registered.get(type(phase))
+            if name is None:
+                raise ConfigError("phases", f"{phase!r} is not a registered phase: decorate its class with "
+                                            "@kanpde.training.PHASES.register(\"name\")")
+            if name in names:
+                raise ConfigError("phases", f"two {name} phases would share the section optim.{name}")
+            names.append(name)
+            optim[name] = phase.options.as_dict()
+        optim["phases"] = names
+    if weighting is not None:
+        name = {cls: n for n, cls in WEIGHTINGS.items()}.get(type(weighting))
+        if name is None:
+            raise ConfigError("weighting", f"{weighting!r} is not a registered weighting: decorate its class with "
+                                           "@kanpde.training.WEIGHTINGS.register(\"name\")")
+        optim["weighting"] = {"name": name, **({name: weighting.options.as_dict()} if weighting.options.as_dict() else {})}
+    return optim
+
+
+__all__ = ["strategy_options", "DType", "Device", "Objective", "OutputConfig", "import_plugins", "plugins_in", "register_configs", "schema"]

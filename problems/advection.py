@@ -9,7 +9,7 @@ from torch import Tensor
 
 from kanpde.errors import ConfigError
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.pde import Derivatives, Initial, Periodic, Problem, check_constraints
+from kanpde.pde import HardConstraint, Derivatives, Initial, Periodic, Problem
 
 
 class Advection1D(Problem):
@@ -26,8 +26,8 @@ class Advection1D(Problem):
         self.c = c
         self.domain = SpaceTime(Interval(0.0, 2 * math.pi), 0.0, 1.0)
         self.conditions = [Initial("initial", value=lambda x: torch.sin(x[:, 0]))]
-        self.hard = check_constraints(constraints)
-        self.impose_hard()  # the initial condition only: periodicity is the embedding's or a loss term's
+        # the initial condition only: periodicity is the embedding's or a loss term's
+        self.hard_constraint = HardConstraint.chosen(constraints, self.output_transform, replaces=("initial",))
         if periodic == "embedding":
             self.periodic_inputs = {"x": 2 * math.pi}
         elif periodic == "soft":
@@ -35,7 +35,7 @@ class Advection1D(Problem):
         else:
             raise ConfigError("problem.periodic", f"must be embedding or soft, got {periodic!r}")
 
-    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def output_transform(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return torch.sin(x[:, :1]), x[:, 1:2]
 
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> Tensor:

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from kanpde.errors import ConfigError
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.pde import Derivatives, Dirichlet, Initial, Periodic, Problem, TestSet, check_constraints
+from kanpde.pde import HardConstraint, Derivatives, Dirichlet, Initial, Periodic, Problem, TestSet
 from kanpde.references import allen_cahn_dirichlet, allen_cahn_periodic
 
 
@@ -46,8 +46,8 @@ class AllenCahnPeriodic(Problem):
         super().__init__(weights)
         self.domain = SpaceTime(Interval(-1.0, 1.0), 0.0, 1.0)
         self.conditions = [Initial("initial", value=_initial)]
-        self.hard = check_constraints(constraints)
-        self.impose_hard()  # the initial condition only: periodicity is the embedding's or a loss term's
+        # the initial condition only: periodicity is the embedding's or a loss term's
+        self.hard_constraint = HardConstraint.chosen(constraints, self.output_transform, replaces=("initial",))
         if periodic == "embedding":
             self.periodic_inputs = {"x": 2.0}
         elif periodic == "soft":
@@ -55,7 +55,7 @@ class AllenCahnPeriodic(Problem):
         else:
             raise ConfigError("problem.periodic", f"must be embedding or soft, got {periodic!r}")
 
-    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def output_transform(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return _initial(x)[:, None], x[:, 1:2]
 
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> Tensor:
@@ -76,10 +76,10 @@ class AllenCahnDirichlet(Problem):
         super().__init__(weights)
         self.domain = SpaceTime(Interval(-1.0, 1.0), 0.0, 1.0)
         self.conditions = [Dirichlet("boundary", value=-1.0), Initial("initial", value=_initial)]
-        self.hard = check_constraints(constraints)
-        self.impose_hard()
+        self.hard_constraint = HardConstraint.chosen(constraints, self.output_transform,
+                                                     replaces=("boundary", "initial"))
 
-    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def output_transform(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return _initial(x)[:, None], x[:, 1:2] * (1 - x[:, :1] ** 2)
 
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> Tensor:

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.pde import Derivatives, Dirichlet, Initial, Problem, TestSet, check_constraints
+from kanpde.pde import HardConstraint, Derivatives, Dirichlet, Initial, Problem, TestSet
 from kanpde.references import burgers_reference_grid
 
 
@@ -25,12 +25,12 @@ class Burgers1D(Problem):
         super().__init__(weights)
         self.nu = nu
         self.domain = SpaceTime(Interval(-1.0, 1.0), 0.0, 1.0)
-        self.hard = check_constraints(constraints)
         self.conditions = [Dirichlet("boundary", value=0.0),
                            Initial("initial", value=lambda x: -torch.sin(math.pi * x[:, 0]))]
-        self.impose_hard()
+        self.hard_constraint = HardConstraint.chosen(constraints, self.output_transform,
+                                                     replaces=("boundary", "initial"))
 
-    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def output_transform(self, x: Tensor) -> tuple[Tensor, Tensor]:
         s, t = x[:, :1], x[:, 1:]
         return -torch.sin(math.pi * s), (1 - s * s) * t
 

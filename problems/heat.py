@@ -11,7 +11,7 @@ from torch import Tensor
 
 from kanpde.geometry import Interval, SpaceTime
 from kanpde.geometry.sampling import sample_unit_cube
-from kanpde.pde import Derivatives, Dirichlet, Initial, PointData, Problem, check_constraints
+from kanpde.pde import HardConstraint, Derivatives, Dirichlet, Initial, PointData, Problem
 
 PI = math.pi
 
@@ -26,11 +26,11 @@ class Heat1D(Problem):
     def __init__(self, constraints: str = "soft", weights: Mapping[str, float] | None = None):
         super().__init__(weights)
         self.domain = SpaceTime(Interval(0.0, 1.0), 0.0, 1.0)
-        self.hard = check_constraints(constraints)
         self.conditions = [Dirichlet("boundary", value=0.0), Initial("initial", value=lambda x: torch.sin(PI * x[:, 0]))]
-        self.impose_hard()
+        self.hard_constraint = HardConstraint.chosen(constraints, self.output_transform,
+                                                     replaces=("boundary", "initial"))
 
-    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def output_transform(self, x: Tensor) -> tuple[Tensor, Tensor]:
         s, t = x[:, :1], x[:, 1:]
         return torch.sin(PI * s), s * (1 - s) * t
 

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from kanpde.geometry import Box
-from kanpde.pde import Derivatives, Dirichlet, Problem, check_constraints
+from kanpde.pde import HardConstraint, Derivatives, Dirichlet, Problem
 
 PI = math.pi
 
@@ -25,10 +25,9 @@ class Helmholtz2D(Problem):
         self.a1, self.a2, self.k = a1, a2, k
         self.domain = Box([-1.0, -1.0], [1.0, 1.0])
         self.conditions = [Dirichlet("boundary", value=0.0)]
-        self.hard = check_constraints(constraints)
-        self.impose_hard()
+        self.hard_constraint = HardConstraint.chosen(constraints, self.output_transform, replaces=("boundary",))
 
-    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def output_transform(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return torch.zeros_like(x[:, :1]), (1 - x[:, :1] ** 2) * (1 - x[:, 1:2] ** 2)
 
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> Tensor:

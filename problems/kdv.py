@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.pde import Derivatives, Initial, Problem, TestSet, check_constraints
+from kanpde.pde import HardConstraint, Derivatives, Initial, Problem, TestSet
 from kanpde.references.kdv import ETA, MU, kdv
 
 
@@ -36,10 +36,9 @@ class KdV(Problem):
         self.domain = SpaceTime(Interval(-1.0, 1.0), 0.0, 1.0)
         self.conditions = [Initial("initial", value=_initial)]
         self.periodic_inputs = {"x": 2.0}
-        self.hard = check_constraints(constraints)
-        self.impose_hard()
+        self.hard_constraint = HardConstraint.chosen(constraints, self.output_transform, replaces=("initial",))
 
-    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def output_transform(self, x: Tensor) -> tuple[Tensor, Tensor]:
         return _initial(x)[:, None], x[:, 1:2]
 
     def residual(self, x: Tensor, u: Tensor, d: Derivatives) -> Tensor:

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from kanpde.geometry import Interval, SpaceTime
-from kanpde.pde import Derivatives, Dirichlet, Initial, InitialRate, Problem, check_constraints
+from kanpde.pde import HardConstraint, Derivatives, Dirichlet, Initial, InitialRate, Problem
 
 
 class KleinGordon(Problem):
@@ -28,10 +28,10 @@ class KleinGordon(Problem):
             Initial("initial", value=lambda x: x[:, 0]),
             InitialRate("initial_rate", value=0.0),
         ]
-        self.hard = check_constraints(constraints)
-        self.impose_hard()
+        self.hard_constraint = HardConstraint.chosen(constraints, self.output_transform,
+                                                     replaces=("boundary", "initial", "initial_rate"))
 
-    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def output_transform(self, x: Tensor) -> tuple[Tensor, Tensor]:
         s, t = x[:, :1], x[:, 1:2]
         return s * torch.cos(t), (1 - s * s) * (t / self.t_end) ** 2
 

@@ -22,8 +22,8 @@ from torch import Tensor
 
 from kanpde.errors import ConfigError
 from kanpde.geometry import Box
-from kanpde.io.reference import read_reference
-from kanpde.pde import Derivatives, Dirichlet, PointData, Problem, TestSet, line_set
+from kanpde.pde.reference import read_reference
+from kanpde.pde import HardConstraint, Derivatives, Dirichlet, PointData, Problem, TestSet, line_set
 
 from .navier_stokes import RESIDUALS, steady_navier_stokes
 
@@ -65,7 +65,8 @@ class LidCavity(Problem):
         if corners not in ("subtract", "none"):
             raise ConfigError("problem.corners", f"must be subtract or none, got {corners!r}")
         self.Re = float(Re)
-        self.hard = corners == "subtract"  # an output transform with phi = 1: the conditions stay loss terms
+        # an output transform with phi = 1: the conditions stay loss terms
+        self.hard_constraint = HardConstraint(self.output_transform) if corners == "subtract" else None
         self.domain = Box([0.0, 0.0], [1.0, 1.0])
         self.conditions = [
             Dirichlet("walls_u", value=self.lid_velocity, field="u"),
@@ -78,7 +79,7 @@ class LidCavity(Problem):
         """u on the walls: 1 on the lid y = 1, 0 elsewhere: (N, 2) -> (N,)."""
         return (x[:, 1] >= 1.0).to(x.dtype)
 
-    def hard_constraint(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def output_transform(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """g = the corner flows at (0, 1) and (1, 1) in the global frame, phi = 1: (N, 3) each."""
         Y = 1 - x[:, 1]  # local frames: X along the lid away from the corner, Y down the side wall
         u_left, v_left, p_left = corner_flow(x[:, 0], Y, 1.0, 1 / self.Re)

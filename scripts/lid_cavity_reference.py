@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from scipy.interpolate import CubicSpline, RegularGridInterpolator
 from scipy.sparse.linalg import spsolve
 
-from kanpde.io.reference import read_reference
+from kanpde.pde.reference import read_reference
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "problems" / "data" / "lid_cavity_re100.npz"
 CORNER_RADIUS = 0.1  # the radius over which the lid corners are muted in the pressure fit

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from kanpde.training.collocation import collocation_points
 from kanpde.errors import ConfigError
 from kanpde.geometry import Box, Disk, Interval, SpaceTime
 from kanpde.pde import Dirichlet, Initial, InitialRate, Neumann, Periodic, PointData, Robin, condition_data, derivatives
@@ -84,7 +85,7 @@ def test_collocation_carries_per_point_data_under_the_condition_name():
     problem = Poisson2D()
     problem.domain = Disk([0.0, 0.0], 1.0)
     problem.conditions = [Neumann("flux")]
-    pts = problem.collocation(32, 16, "sobol", 0)
+    pts = collocation_points(problem, 32, 16, "sobol", 0)
     assert set(pts) == {"pde", "flux", "flux/normal"}
     assert np.allclose(pts["flux/normal"], pts["flux"])  # the unit circle's normal is the point itself
     assert set(condition_data(pts, "flux")) == {"normal"}
@@ -131,7 +132,7 @@ def test_hard_constraint_meets_the_conditions_exactly_and_its_jets_match_autogra
     from kanpde.problems import Burgers1D
 
     problem = Burgers1D(constraints="hard")
-    assert problem.conditions == [] and problem.replaced == ("boundary", "initial")
+    assert problem.hard_constraint.replaces == ("boundary", "initial") and problem.soft_conditions == []
     torch.manual_seed(0)
     net = net_for(problem, make_config(f"model={model}").model)
     edge = torch.as_tensor(problem.domain.sample_boundary(50, "sobol", 0))
@@ -157,12 +158,13 @@ def test_every_hard_constraint_meets_the_conditions_it_replaces(name):
     """The soft variant's condition residuals, evaluated on a hard-constrained network, vanish."""
     soft = make_problem(name, "problem.constraints=soft")
     hard = make_problem(name, "problem.constraints=hard")
-    assert hard.replaced and set(hard.replaced) <= {c.name for c in soft.conditions}
+    replaced = hard.hard_constraint.replaces
+    assert replaced and set(replaced) <= {c.name for c in soft.conditions}
     torch.manual_seed(0)
     net = net_for(hard, make_config("model=mlp").model)
-    points = {k: torch.as_tensor(v) for k, v in soft.collocation(64, 64, "sobol", 0).items()}
+    points = {k: torch.as_tensor(v) for k, v in collocation_points(soft, 64, 64, "sobol", 0).items()}
     for c in soft.conditions:
-        if c.name in hard.replaced:
+        if c.name in replaced:
             d = derivatives("autograd", net, points[c.name], soft.inputs, soft.outputs, order=max(c.order, 1))
             r = c.residual(d.x, d, condition_data(points, c.name))
             assert r.abs().max() < 1e-10, (c.name, float(r.abs().max()))

@@ -132,7 +132,7 @@ def test_rad_draws_where_the_residual_is_large():
 
 def test_adaptive_resampling_moves_points_to_the_residual_and_resumes(tmp_path):
     from kanpde.build import instantiate_problem
-    from kanpde.run import build_loop
+    from kanpde.build import build_loop
 
     cfg = make_config(*SMALL, "problem=burgers1d", "model=kan_small", "sampler.adaptive=true", "sampler.resample_every=5",
                       "sampler.n_interior=128", "optim.adam.steps=10", "optim.phases=[adam]", "dtype=float64")

@@ -131,7 +131,7 @@ def test_a_problem_object_runs_with_the_default_settings_and_reloads(tmp_path):
     assert sol.config.model.order == KANOptions().order
     again = kanpde.load(tmp_path / "run")
     x = np.random.default_rng(3).uniform(0, 1, (20, 2))
-    assert type(again.problem) is Heat1D and again.problem.hard and np.array_equal(again(x), sol(x))
+    assert type(again.problem) is Heat1D and again.problem.hard_constraint is not None and np.array_equal(again(x), sol(x))
 
 
 @pytest.mark.slow

@@ -192,8 +192,8 @@ def test_a_signal_ends_the_run_with_a_checkpoint_and_status_interrupted(signum, 
 
 def test_a_signal_the_process_was_told_to_ignore_stays_ignored():
     """A shell starts background jobs with SIGINT ignored (Ctrl-C is for the foreground job):
-    training keeps that; SIGTERM still stops it."""
-    from kanpde.training.interrupt import stop_on_signals
+    training keeps that; SIGTERM still stops it, before the next step."""
+    from kanpde.training.interrupt import StopOnSignals
 
     class Loop:
         reasons: list = []
@@ -201,18 +201,23 @@ def test_a_signal_the_process_was_told_to_ignore_stays_ignored():
         def stop(self, reason):
             self.reasons.append(reason)
 
-    loop, before = Loop(), signal.signal(signal.SIGINT, signal.SIG_IGN)
+    loop, signals, before = Loop(), StopOnSignals(), signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with stop_on_signals(loop) as caught:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.1)
-            assert caught == [] and loop.reasons == []
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(0.1)
-        assert caught == [signal.SIGTERM] and loop.reasons == ["interrupted by SIGTERM"]
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signals.on_train_begin(loop)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.1)
+        signals.on_step_begin(loop)
+        assert signals.caught == [] and loop.reasons == []
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)
+        assert signals.caught == [signal.SIGTERM] and loop.reasons == []  # the step under way ends first
+        signals.on_step_begin(loop)
+        signals.close(loop)
+        assert loop.reasons == ["interrupted by SIGTERM"]
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGINT, before)
+
 
 @pytest.mark.slow
 def test_an_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from kanpde.errors import ConfigError
 from kanpde.problems import Poisson2D
-from kanpde.run import build_loop
+from kanpde.build import build_loop
 from kanpde.training import PHASES, Loop, DivergenceGuard
 from kanpde.training.quasi_newton import UPDATES, SelfScaledQuasiNewton, inverse_hessian_update
 from kanpde.training.weighting import CausalWeights, GradNormWeights, ResidualAttention

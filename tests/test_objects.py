@@ -8,7 +8,9 @@ import torch
 
 import kanpde
 from kanpde import ConfigError
+from kanpde.geometry import Interval
 from kanpde.nets import KAN, MLP, BSpline, Chebyshev
+from kanpde.pde import Dirichlet, HardConstraint, Problem
 from kanpde.problems import Burgers1D, Poisson2D
 from kanpde.training import LBFGS, Adam, ResidualAttention
 
@@ -56,6 +58,42 @@ def test_a_hard_constrained_problem_from_objects_meets_its_conditions_exactly():
     walls = sol(torch.tensor([[-1.0, 0.3], [1.0, 0.7]], dtype=torch.float64))[:, 0]
     assert torch.allclose(initial, -torch.sin(torch.pi * x), atol=1e-14) and walls.abs().max() < 1e-14
     assert sol.metrics["adam_steps"] == 40 and list(sol.config.optim.phases) == ["adam"]
+
+
+class Bar(Problem):
+    """-u'' = pi^2 sin(pi x) on [0, 1] with u = 0 at both ends, met exactly by u = x (1 - x) N(x)
+    when ``hard``; exact u = sin(pi x)."""
+
+    inputs, outputs = ("x",), ("u",)
+
+    def __init__(self, hard: bool = True, replaces: tuple = ("boundary",)):
+        super().__init__()
+        self.domain = Interval(0.0, 1.0)
+        self.conditions = [Dirichlet("boundary", value=0.0)]
+        if hard:
+            self.hard_constraint = HardConstraint(lambda x: (torch.zeros_like(x), x * (1 - x)), replaces=replaces)
+
+    def residual(self, x, u, d):
+        return -d("u", "x", "x") - torch.pi**2 * torch.sin(torch.pi * x[:, 0])
+
+    def exact(self, x):
+        return torch.sin(torch.pi * x)
+
+
+def test_a_users_hard_constraint_object_replaces_its_condition():
+    """A problem of the user's own with a HardConstraint object and a KAN object: the boundary
+    leaves the loss and holds to round-off; the soft variant keeps it as a term."""
+    problem = Bar()
+    assert problem.soft_conditions == [] and problem.term_names == ["pde"]
+    assert Bar(hard=False).term_names == ["pde", "boundary"]
+    sol = kanpde.solve(problem, KAN([1, 6, 1], basis=BSpline(grid_size=5)), phases=[Adam(steps=60, lr=1e-2),
+                                                                                  LBFGS(steps=40)], **SMALL)
+    assert set(sol.metrics["final_loss_terms"]) == {"pde"} and sol.metrics["rel_l2"] < 1e-2
+    ends = sol(torch.tensor([[0.0], [1.0]], dtype=torch.float64))
+    assert ends.abs().max() < 1e-14
+    with pytest.raises(ConfigError, match=r"^hard_constraint: replaces 'walls', which is no condition; conditions: "
+                                          r"boundary$"):
+        kanpde.solve(Bar(replaces=("walls",)), "mlp", **SMALL)
 
 
 def test_a_network_that_does_not_fit_the_problem_is_refused():

@@ -8,6 +8,8 @@ import meshio
 import numpy as np
 import pytest
 import torch
+from kanpde.pde.test_set import check_test_sets
+from kanpde.training.collocation import collocation_points
 from kanpde.errors import ConfigError
 from kanpde.pde import TestSet, condition_data, derivatives
 from kanpde.problems import Poisson2D
@@ -49,14 +51,14 @@ def test_reference_satisfies_pde_and_conditions(name):
         pytest.skip(f"{name} has a numerical reference")
     for key, value in problem.true_unknowns.items():  # an inverse problem's reference has the true coefficients
         problem.unknowns[key].data.fill_(value)
-    pts = problem.collocation(500, 200, "sobol", seed=0)
+    pts = collocation_points(problem, 500, 200, "sobol", seed=0)
     x = torch.as_tensor(pts["pde"])
     d = derivatives("autograd", problem.exact, x, problem.inputs, problem.outputs, order=problem.max_order)
     r = problem.residual(d.x, d.u, d)
     scale = 1 + problem.exact(x).abs().max()
     for value in (r.values() if isinstance(r, dict) else [r]):
         assert value.abs().max() < 1e-9 * scale
-    for c in problem.conditions:
+    for c in problem.soft_conditions:
         dc = derivatives("autograd", problem.exact, torch.as_tensor(pts[c.name]), problem.inputs, problem.outputs,
                          order=max(c.order, 1))
         data = {k: torch.as_tensor(v) for k, v in condition_data(pts, c.name).items()}
@@ -71,7 +73,7 @@ def test_test_sets_match_the_domain(name):
     scored field has a nonzero reference (rel L2 divides by its norm)."""
     problem = make_problem(name)
     sets = problem.test_sets()
-    problem.check_test_sets(sets)
+    check_test_sets(problem, sets)
     for test in sets.values():
         assert np.all(problem.domain.contains(test.points))
         if test.grid_shape is not None:

@@ -19,7 +19,7 @@ from kanpde.compare.tables import summarize
 from kanpde.errors import KanpdeError
 from kanpde.geometry import Box
 from kanpde.io import read_json
-from kanpde.io.reference import read_reference
+from kanpde.pde.reference import read_reference
 from kanpde.pde import Dirichlet, Problem
 from kanpde.pde import TestSet as ReferenceSet  # (a name pytest does not collect)
 

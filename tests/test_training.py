@@ -10,7 +10,7 @@ import torch
 from helpers import make_config, make_problem, net_for
 
 from kanpde.problems import Poisson2D
-from kanpde.run import build_loop
+from kanpde.build import build_loop
 from kanpde.training import PHASES, SCHEDULES, WEIGHTINGS, Callback, Loop, DivergenceGuard
 
 pytestmark = pytest.mark.usefixtures("float64")

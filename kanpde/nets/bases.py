@@ -22,7 +22,7 @@ from numpy.polynomial import chebyshev as npcheb
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-from ..options import Options, at_least, build_options
+from ..options import Configured, Options, at_least, build_options
 from ..registry import Registry
 from .cardinal import is_uniform, uniform_derivatives
 from .spline_jet import SplineTables
@@ -46,7 +46,7 @@ def solve_normal_equations(a: Tensor, y: Tensor, ridge: float = 1e-10) -> Tensor
     return torch.cholesky_solve(a64.transpose(1, 2) @ y64, chol).to(a.dtype)
 
 
-class Basis(nn.Module, ABC):
+class Basis(Configured, nn.Module, ABC):
     """A family of n_basis univariate functions, one copy per input (``n_in`` copies), built from
     the keyword arguments of its ``Options``. ``name`` is set by ``BASES.register``."""
 
@@ -62,9 +62,6 @@ class Basis(nn.Module, ABC):
     def for_inputs(self, n_in: int) -> "Basis":
         """A fresh basis of the same options with a copy for each of ``n_in`` inputs."""
         return type(self)(n_in=n_in, **self.options.as_dict())
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.options.as_dict().items())})"
 
     def keep_inputs(self, rows: list[int]) -> None:
         """Keep the copies of inputs ``rows`` only (pruning); per-input state is cut to them."""

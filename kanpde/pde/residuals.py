@@ -29,10 +29,10 @@ def pde_residuals(problem: Problem, net: torch.nn.Module, x: Tensor, engine: str
 def pointwise_residuals(problem: Problem, net: torch.nn.Module, points: Mapping[str, Tensor],
                         engine: str = "auto") -> dict[str, Tensor]:
     """Every residual of ``problem`` at its points: {name: (N,) or (N, k)}. ``points``: the
-    collocation points of ``Problem.collocation`` ("pde", each condition's name, and the
+    collocation points of training/collocation.py ("pde", each soft condition's name, and the
     conditions' per-point data as "name/key")."""
     residuals = pde_residuals(problem, net, points["pde"], engine)
-    for c in problem.conditions:
+    for c in problem.soft_conditions:
         d = derivatives(engine, net, points[c.name], problem.inputs, problem.outputs, c.order)
         residuals[c.name] = c.residual(d.x, d, condition_data(points, c.name))
     return residuals
@@ -43,7 +43,7 @@ def check_shapes(problem: Problem, residuals: Mapping[str, Tensor], points: Mapp
     (N,) or (N, k) with k < N at N interior points; a condition's at most 2 n n_outputs values at
     its n points. Catches the broadcasting slip of a column x[:, :1] against a row x[:, 0] (N, N)
     and a residual reduced to a scalar."""
-    conditions = {c.name for c in problem.conditions}
+    conditions = {c.name for c in problem.soft_conditions}
     owner = type(problem).__name__
     for name, r in residuals.items():
         n = len(points[name if name in conditions else "pde"])

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
+import torch
 from scipy.spatial import Delaunay, QhullError
 
+from ..errors import KanpdeError
 from ..geometry import Domain
+from .reference import read_reference
+
+if TYPE_CHECKING:
+    from .problem import Problem
 
 
 @dataclass
@@ -134,4 +140,55 @@ def delaunay_in(x: np.ndarray, domain: Domain) -> np.ndarray | None:
     return simplices[domain.contains(x[simplices].mean(axis=1))]
 
 
-__all__ = ["TestSet", "delaunay_in", "line_set"]
+def default_test_set(problem: Problem) -> TestSet:
+    """A problem's test set from what it declares: its ``reference`` data file (reference.py: any
+    subset of the fields), or ``exact`` on the domain's test points (a full grid with
+    ``test_points_per_axis`` points per axis on boxes), or, for a problem with neither, those points
+    without reference values (the prediction is written and plotted, nothing is scored; NaN from
+    ``exact`` means the same)."""
+    from .problem import Problem
+
+    if problem.reference is not None:
+        x, values, triangles = read_reference(problem.reference, problem.inputs, problem.outputs)
+        if triangles is None and x.shape[1] == 2:
+            triangles = delaunay_in(x, problem.domain)
+        return TestSet(x, values, None, triangles)
+    x, shape = problem.domain.test_points(problem.test_points_per_axis)
+    n_out, triangles = len(problem.outputs), None if shape else domain_triangles(problem.domain, x)
+    if type(problem).exact is Problem.exact:
+        return TestSet(x, np.full((len(x), n_out), np.nan), shape, triangles)
+    with torch.no_grad():
+        values = torch.as_tensor(problem.exact(torch.as_tensor(x, dtype=torch.float64)))
+    if values.shape == (len(x),) and n_out == 1:
+        values = values[:, None]
+    if values.shape != (len(x), n_out):
+        raise KanpdeError(f"{type(problem).__name__}.exact returned shape {tuple(values.shape)} at {len(x)} points, "
+                          f"expected ({len(x)}, {n_out}) for the outputs ({', '.join(problem.outputs)})")
+    return TestSet(x, values.numpy(), shape, triangles)
+
+
+def check_test_sets(problem: Problem, sets: Mapping[str, TestSet]) -> None:
+    """One-line error unless ``problem.test_sets()`` gave a set, each named by a plain word, with
+    points (N, n_in) and values (N, n_out)."""
+    n_in, n_out, name_ = len(problem.inputs), len(problem.outputs), type(problem).__name__
+    if not isinstance(sets, Mapping) or not sets:
+        raise KanpdeError(f"{name_}.test_sets must return a non-empty dict of name -> TestSet")
+    for name, test in sets.items():
+        if not (isinstance(name, str) and name.isidentifier()) or not isinstance(test, TestSet):
+            raise KanpdeError(f"{name_}.test_sets: {name!r} must be a plain name (letters, digits, _) "
+                              f"with a TestSet, got {type(test).__name__}")
+        points, values = np.shape(test.points), np.shape(test.values)
+        if len(points) != 2 or points[1] != n_in or values != (points[0], n_out):
+            raise KanpdeError(f"{name_}: its test set {name!r} has points {points} and values {values}, "
+                              f"expected (N, {n_in}) and (N, {n_out})")
+
+
+def domain_triangles(domain: Domain, x: np.ndarray) -> np.ndarray | None:
+    """Triangles (M, 3) over scattered 2-D test points x (N, 2): the mesh's own cells for a mesh
+    domain, else the Delaunay triangles whose centroids lie in the domain (None in other dims)."""
+    if x.shape[1] != 2:
+        return None
+    return domain.cells if domain.cells is not None else delaunay_in(x, domain)
+
+
+__all__ = ["TestSet", "check_test_sets", "default_test_set", "delaunay_in", "domain_triangles", "line_set"]

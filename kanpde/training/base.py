@@ -3,11 +3,15 @@ the loop that callbacks and weightings are given (``TrainingState``, which ``Loo
 Nothing here imports the rest of training/, so no module there needs the loop's own module."""
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import torch
 from torch import Tensor
+
+log = logging.getLogger("kanpde")
 
 
 @dataclass
@@ -48,12 +52,19 @@ class Objective(ABC):
         """What training changes: the network's parameters and the problem's unknowns."""
 
 
+def flat_parameters(params: Sequence[Tensor]) -> Tensor:
+    """Every parameter, detached, in one vector."""
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
 class TrainingState(ABC):
     """Where training stands and what a callback may do to it. Attributes: ``loss`` (the
     objective, loss.Loss), ``phases`` (phases.Phase) and ``phase_index``, ``phase_step`` (the
     next step of the phase), ``elapsed`` (training seconds, evaluation excluded), ``lr_scale``
-    (rollbacks halve it), ``history`` (history.History) and ``events``. The types are named, not
-    imported: this module imports nothing else of training/."""
+    (rollbacks halve it), ``history`` (history.History), ``events`` and ``stop_reason`` (set by
+    ``stop``; None while training goes on). The views below follow from them; the loop (loop.Loop)
+    implements the actions. The types are named, not imported: this module imports nothing else
+    of training/."""
 
     loss: Any
     phases: Sequence[Any]
@@ -63,51 +74,65 @@ class TrainingState(ABC):
     lr_scale: float
     history: Any
     events: list[dict]
+    stop_reason: str | None
 
+    # ----- where training stands ----------------------------------------------------------------
     @property
-    @abstractmethod
     def net(self) -> Any:
         """The network trained (a nets.SolutionNet)."""
+        return self.loss.net
 
     @property
-    @abstractmethod
     def phase(self) -> Any:
         """The phase running now (the last one once training is over)."""
+        return self.phases[min(self.phase_index, len(self.phases) - 1)]
 
     @property
-    @abstractmethod
     def global_step(self) -> int:
         """The number of the next step over all phases (history's ``step``)."""
+        return sum(p.steps for p in self.phases[:self.phase_index]) + self.phase_step
 
     @property
-    @abstractmethod
     def last_step(self) -> int:
-        """The number of the last step taken (0 before any)."""
+        """The number of the last step taken (0 before any; a phase that ended early leaves a gap
+        in the numbering, so this is the history's last step, not global_step - 1)."""
+        last = self.history.last("step")
+        return 0 if last is None else int(last)
 
     @property
-    @abstractmethod
     def total_steps(self) -> int:
         """The steps of every phase together."""
+        return sum(p.steps for p in self.phases)
 
-    @abstractmethod
+    @property
+    def finished(self) -> bool:
+        return self.phase_index >= len(self.phases)
+
     def parameters(self) -> list[Tensor]:
         """What training changes: the network's parameters and the problem's unknowns."""
+        return self.loss.parameters()
 
-    @abstractmethod
     def flat_parameters(self) -> Tensor:
         """Every trained parameter, detached, in one vector."""
+        return flat_parameters(self.parameters())
 
-    @abstractmethod
     def unknown_values(self) -> dict[str, float]:
-        """The problem's unknown coefficients now."""
+        """The problem's unknown coefficients now: {name: value}."""
+        return {k: float(p.detach()) for k, p in self.loss.problem.unknowns.items()}
 
-    @abstractmethod
+    # ----- what callbacks may do ----------------------------------------------------------------
     def stop(self, reason: str) -> None:
-        """End training before the next step, for ``reason`` (an event)."""
+        """End training before the next step; the reason becomes an event (once: a resumed run
+        stopped again for the same reason at the same step adds none)."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            if self.events[-1:] != [{"step": self.global_step, "event": reason}]:
+                self.event(reason)
 
-    @abstractmethod
     def event(self, message: str, warn: bool = False) -> None:
-        """Record something that happened at the current step."""
+        """Record something that happened at the current step (metrics.json ``events``) and log it."""
+        self.events.append({"step": self.global_step, "event": message})
+        (log.warning if warn else log.info)("%s (step %d)", message, self.global_step)
 
     @abstractmethod
     def parameters_replaced(self) -> None:
@@ -130,4 +155,4 @@ class TrainingState(ABC):
         """Continue from ``state_dict()``."""
 
 
-__all__ = ["Converged", "Objective", "Step", "TrainingState"]
+__all__ = ["Converged", "Objective", "Step", "TrainingState", "flat_parameters"]

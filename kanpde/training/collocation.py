@@ -10,12 +10,13 @@ In a data-parallel run every rank draws the points of all ranks and keeps its ow
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
 from ..geometry.sampling import SAMPLERS
 from ..options import Options, at_least
 from ..pde import Problem
@@ -27,6 +28,38 @@ from .loss import Loss
 
 
 ROUND_STRIDE = 104729  # seed offset between resampling rounds
+
+
+def collocation_points(problem: Problem, n_interior: int, n_boundary: int, method: str, seed: int,
+                       time_fraction: float = 1.0) -> dict[str, np.ndarray]:
+    """Training points for every loss term of ``problem``: {"pde": (n_interior, n_in), soft
+    condition name: (n, n_in), and "name/key" for every per-point array a condition needs}; the
+    i-th soft condition samples with seed + 1000 (i + 1). ``time_fraction`` f < 1 (a time window):
+    sampled points cover t0 + f (t1 - t0) instead of t1 (fixed data points stay)."""
+    window = time_window(problem, time_fraction)
+    points = {"pde": window(problem.domain.sample_interior(n_interior, method, seed))}
+    for i, c in enumerate(problem.soft_conditions):
+        n = c.n_points if c.n_points is not None else n_boundary
+        x = c.sample(problem.domain, n, method, seed + 1000 * (i + 1))
+        x = points[c.name] = x if c.n_points is not None else window(x)
+        points.update({f"{c.name}/{key}": value for key, value in c.point_data(problem.domain, x).items()})
+    return points
+
+
+def time_window(problem: Problem, fraction: float) -> Callable[[np.ndarray], np.ndarray]:
+    """x (N, n_in) -> x with t mapped from [t0, t1] to [t0, t0 + fraction (t1 - t0)]."""
+    if fraction == 1.0:
+        return lambda x: x
+    if not problem.has_time:
+        raise ConfigError("sampler.time_windows", f"{type(problem).__name__} has no time axis (a SpaceTime domain)")
+    i, t0 = problem.inputs.index(problem.domain.time_name), problem.domain.t0
+
+    def window(x: np.ndarray) -> np.ndarray:
+        x = np.array(x, dtype=float)
+        x[:, i] = t0 + (x[:, i] - t0) * fraction
+        return x
+
+    return window
 
 
 def rad_choice(residual: np.ndarray, n: int, k: float, c: float, seed: int) -> np.ndarray:
@@ -82,12 +115,13 @@ class Collocation:
         ``time_fraction`` < 1: only the first part of the time interval (a time window)."""
         s, ranks = self.cfg, 1 if self.parallel is None else self.parallel.size
         seed = self.seed + ROUND_STRIDE * round_
-        points = {k: self.as_tensor(v) for k, v in self.problem.collocation(s.n_interior * ranks, s.n_boundary * ranks,
-                                                                          s.method, seed, time_fraction).items()}
+        points = collocation_points(self.problem, s.n_interior * ranks, s.n_boundary * ranks, s.method, seed,
+                                    time_fraction)
+        points = {k: self.as_tensor(v) for k, v in points.items()}
         if self.parallel is not None:
             points = {k: self.parallel.share(v) for k, v in points.items()}
         if s.adaptive and round_ > 0:
-            window = self.problem.time_window(time_fraction)
+            window = time_window(self.problem, time_fraction)
             pool = self.as_tensor(window(self.problem.domain.sample_interior(s.n_interior * s.adaptive_pool, s.method,
                                                                              seed + 1)))
             r = residual_norms(self.problem, net, pool, self.engine)
@@ -144,4 +178,4 @@ class Resample(Callback):
                             else self.collocation.sample(self.round, time_fraction=self.fraction))
 
 
-__all__ = ["Collocation", "Resample", "rad_choice"]
+__all__ = ["Collocation", "Resample", "collocation_points", "rad_choice", "time_window"]

@@ -1,19 +1,9 @@
-"""Data parallelism: one network trained by several processes (``torchrun``), each on its own share
-of the collocation points, with every reduction done by torch.distributed (gloo on CPU, NCCL on GPU).
-
-    points   every rank draws the same global set (``sampler.n_interior`` x world size points: weak
-             scaling) and keeps its own contiguous share, so the ranks together hold exactly the points
-             one process with ``n_interior * world`` would train on
-    loss     term_k = sum_{i in share} r_ki^2 / N_k * world (N_k: the global count), so the mean over
-             ranks of a term, its value and its gradient, is the global mean over all points
-    values   the total and the terms are averaged over ranks (one all-reduce per evaluation): every
-             rank sees the same loss, so line searches, rollbacks and convergence tests agree
-    grads    each parameter's gradient is averaged over ranks by a hook, during backward
-    stops    a stop on any rank (time limit, signal) stops every rank before the same step
-
-Every rank then takes the same steps as one process over the union of the points, up to the order
-of floating-point sums. Adaptive weightings adapt on each rank's own points (the objective is the
-mean of the ranks' objectives). Only rank 0 writes.
+"""Data parallelism's process group and reductions: one network trained by several processes
+(``torchrun``), each on its own share of the collocation points, with every reduction done by
+torch.distributed (gloo on CPU, NCCL on GPU). Every rank draws the same global set
+(``sampler.n_interior`` x world size points: weak scaling) and keeps its own contiguous share, so
+the ranks together hold exactly the points one process with ``n_interior * world`` would train on.
+The loss and the agreement on stops that use these are data_parallel.py's. Only rank 0 writes.
 """
 from __future__ import annotations
 

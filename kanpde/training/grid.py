@@ -60,9 +60,8 @@ class GridSchedule(Callback):
                   and (self.update_until < 0 or step <= self.update_until))
         if not net.is_kan or not (step in self.extend or update):
             return
-        x = net.normalize(torch.cat([v for k, v in loop.loss.points.items() if "/" not in k]))
-        if loop.loss.parallel is not None:  # every rank fits the same grid: at all ranks' points
-            x = loop.loss.parallel.gather(x)
+        # in a data-parallel run every rank fits the same grid, at all ranks' points
+        x = loop.loss.gather(net.normalize(torch.cat([v for k, v in loop.loss.points.items() if "/" not in k])))
         if step in self.extend:
             optimizer = loop.phase.optimizer
             carry = self.carry_state and isinstance(optimizer, torch.optim.Adam)

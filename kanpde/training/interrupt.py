@@ -1,16 +1,15 @@
 """SIGTERM (what a cluster scheduler sends before it kills a job) and SIGINT (Ctrl-C) end training
-cleanly: the first one asks the loop to stop after the step under way, so the run can write its
-checkpoint and outputs with ``status: interrupted``; a second one interrupts at once
-(KeyboardInterrupt)."""
+cleanly: the first one stops the loop before its next step, so the run can write its checkpoint
+and outputs with ``status: interrupted``; a second one interrupts at once (KeyboardInterrupt)."""
 from __future__ import annotations
 
 import signal
 import threading
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import KanpdeError
 from .base import TrainingState
+from .callbacks import Callback
 
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -27,29 +26,37 @@ class Interrupted(KanpdeError):
     solution: Any = None
 
 
-@contextmanager
-def stop_on_signals(loop: TrainingState) -> Iterator[list[int]]:
-    """While the block runs, the first SIGTERM or SIGINT calls ``loop.stop`` and is appended to the
-    yielded list; the next one raises KeyboardInterrupt. The previous handlers come back after.
-    A signal the process was told to ignore stays ignored (SIGINT in a shell's background job);
-    outside the main thread (where Python allows no handlers) nothing changes."""
-    caught: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield caught
-        return
+class StopOnSignals(Callback):
+    """From the start of training to its end, the first SIGTERM or SIGINT is kept in ``caught``
+    and stops the loop before the next step; the next one raises KeyboardInterrupt (``at_once``).
+    The previous handlers come back when training ends. A signal the process was told to ignore
+    stays ignored (SIGINT in a shell's background job); outside the main thread (where Python
+    allows no handlers) nothing changes. Put it first: its stop wins over the others'."""
 
-    def handler(signum: int, frame: Any) -> None:
-        if caught:
+    def __init__(self) -> None:
+        self.caught: list[int] = []  # the first signal, once one came
+        self.at_once = False
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.caught:
+            self.at_once = True
             raise KeyboardInterrupt
-        caught.append(signum)
-        loop.stop(f"interrupted by {signal.Signals(signum).name}")
+        self.caught.append(signum)
 
-    previous = {s: signal.signal(s, handler) for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
-    try:
-        yield caught
-    finally:
-        for s, h in previous.items():
+    def on_train_begin(self, loop: TrainingState) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handler) for s in SIGNALS
+                              if signal.getsignal(s) is not signal.SIG_IGN}
+
+    def on_step_begin(self, loop: TrainingState) -> None:
+        if self.caught:
+            loop.stop(f"interrupted by {signal.Signals(self.caught[0]).name}")
+
+    def close(self, loop: TrainingState) -> None:
+        for s, h in self._previous.items():
             signal.signal(s, h)
+        self._previous = {}
 
 
-__all__ = ["Interrupted", "stop_on_signals"]
+__all__ = ["Interrupted", "StopOnSignals"]

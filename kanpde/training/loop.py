@@ -23,15 +23,13 @@ import time
 from typing import Any, Mapping, Sequence
 
 import torch
-from torch import Tensor
 
 from ..errors import ConfigError
-from ..nets import SolutionNet
 from .callbacks import Callback, StalledError
 from .history import History
-from .loss import Loss
 from .base import Converged, TrainingState
-from .phases import Phase, flat_parameters
+from .loss import Loss
+from .phases import Phase
 
 log = logging.getLogger("kanpde")
 
@@ -52,60 +50,7 @@ class Loop(TrainingState):
             self.phase.start(self.parameters(), self.lr_scale)
         self._rebuild = False
 
-    # ----- where training stands ----------------------------------------------------------------
-    @property
-    def net(self) -> SolutionNet:
-        return self.loss.net
-
-    @property
-    def phase(self) -> Phase:
-        return self.phases[min(self.phase_index, len(self.phases) - 1)]
-
-    @property
-    def global_step(self) -> int:
-        """The number of the next step over all phases (history's ``step``)."""
-        return sum(p.steps for p in self.phases[:self.phase_index]) + self.phase_step
-
-    @property
-    def last_step(self) -> int:
-        """The number of the last step taken (0 before any; a phase that ended early leaves a gap
-        in the numbering, so this is the history's last step, not global_step - 1)."""
-        last = self.history.last("step")
-        return 0 if last is None else int(last)
-
-    @property
-    def total_steps(self) -> int:
-        return sum(p.steps for p in self.phases)
-
-    @property
-    def finished(self) -> bool:
-        return self.phase_index >= len(self.phases)
-
-    def parameters(self) -> list[Tensor]:
-        return self.loss.parameters()
-
-    def flat_parameters(self) -> Tensor:
-        """Every trained parameter, detached, in one vector."""
-        return flat_parameters(self.parameters())
-
-    def unknown_values(self) -> dict[str, float]:
-        """The problem's unknown coefficients now: {name: value}."""
-        return {k: float(p.detach()) for k, p in self.loss.problem.unknowns.items()}
-
-    # ----- what callbacks may do ----------------------------------------------------------------
-    def stop(self, reason: str) -> None:
-        """End training before the next step; the reason becomes an event (once: a resumed run
-        stopped again for the same reason at the same step adds none)."""
-        if self.stop_reason is None:
-            self.stop_reason = reason
-            if self.events[-1:] != [{"step": self.global_step, "event": reason}]:
-                self.event(reason)
-
-    def event(self, message: str, warn: bool = False) -> None:
-        """Record something that happened at the current step (metrics.json ``events``) and log it."""
-        self.events.append({"step": self.global_step, "event": message})
-        (log.warning if warn else log.info)("%s (step %d)", message, self.global_step)
-
+    # ----- what callbacks may do (stop and event: TrainingState) ------------------------------------
     def parameters_replaced(self) -> None:
         """Parameters were replaced (e.g. a grid extension): the optimiser restarts before the step."""
         self._rebuild = True
@@ -154,23 +99,11 @@ class Loop(TrainingState):
         if not self.finished:
             self.phase.start(self.parameters(), self.lr_scale)
 
-    def _stopping(self) -> bool:
-        """Whether training stops before this step. In a data-parallel run the ranks decide together:
-        a stop on any rank (a time limit, a signal) stops all of them here, with its reason."""
-        reason, parallel = self.stop_reason, self.loss.parallel
-        if parallel is None or not parallel.any(reason is not None):
-            return reason is not None
-        if reason is None:
-            self.stop(next(r for r in parallel.gather_objects(reason) if r is not None))
-        else:
-            parallel.gather_objects(reason)
-        return True
-
     def _run_phase(self, phase: Phase) -> bool:
         """The steps of ``phase`` from ``phase_step`` on; True when training stops."""
         while self.phase_step < phase.steps:
             self._call("on_step_begin")
-            if self._stopping():
+            if self.stop_reason is not None:
                 return True
             start = time.perf_counter()
             if phase.accepts_changes:
@@ -199,27 +132,19 @@ class Loop(TrainingState):
 
     # ----- checkpoints ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """Everything needed to continue this run exactly (in a data-parallel run every rank calls
-        it together: the weighting state, which may be pointwise, is kept for each rank)."""
-        parallel, weighting = self.loss.parallel, self.loss.weighting.state_dict()
+        """Everything needed to continue this run exactly, the objective's own state included."""
         return {"net": self.net.state_dict(), "grid_sizes": self.net.grid_sizes(), "unknowns": self.unknown_values(),
                 "optimizer": None if self.finished else self.phase.state_dict(),
                 "phases": [p.name for p in self.phases], "phase": self.phase_index, "phase_step": self.phase_step,
                 "elapsed": self.elapsed, "lr_scale": self.lr_scale, "events": self.events, "history": self.history.rows,
-                "processes": 1 if parallel is None else parallel.size,
-                "weighting": weighting if parallel is None else parallel.gather_objects(weighting),
-                "callbacks": {cb.key: cb.state_dict() for cb in self.callbacks}}
+                **self.loss.state_dict(), "callbacks": {cb.key: cb.state_dict() for cb in self.callbacks}}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Continue from ``state_dict()`` of a loop with the same phases and callbacks. A stop (a
         time limit) is not part of the state: the callbacks decide again."""
-        names, parallel = [p.name for p in self.phases], self.loss.parallel
+        names = [p.name for p in self.phases]
         if state["phases"] != names:
             raise ConfigError("optim.phases", f"{names} differs from the checkpoint's {state['phases']}")
-        processes = 1 if parallel is None else parallel.size
-        if state.get("processes", 1) != processes:
-            raise ConfigError("processes", f"the run was trained by {state.get('processes', 1)} processes and resumes "
-                                           f"with {processes}; resume it with as many (torchrun --nproc_per_node)")
         self.net.load_trained(state["net"], state["grid_sizes"])
         self._set_unknowns(state["unknowns"])
         self.phase_index, self.phase_step, self.elapsed = state["phase"], state["phase_step"], state["elapsed"]
@@ -228,8 +153,7 @@ class Loop(TrainingState):
         for cb in self.callbacks:
             if cb.key in state["callbacks"]:
                 cb.load_state_dict(state["callbacks"][cb.key])
-        weighting = state["weighting"] if parallel is None else state["weighting"][parallel.rank]
-        self.loss.weighting.load_state_dict(weighting)  # after the callbacks have restored the points
+        self.loss.load_state_dict(state)  # after the callbacks have restored the points
         for phase in self.phases:
             phase.stop()
         if not self.finished:

@@ -5,9 +5,8 @@ weighted into one scalar.
     terms = {name: mean_i residuals[name]_i^2} + regularisers
     total = weighting(terms, residuals, points)
 
-The collocation points are an attribute that callbacks may replace (resampling, RAD). In a
-data-parallel run (distributed.py) each rank holds a share of the points; the loss and its
-gradients are then the global ones, averaged over the ranks.
+The collocation points are an attribute that callbacks may replace (resampling, RAD). A
+data-parallel run trains a subclass over every rank's share of the points (data_parallel.py).
 """
 from __future__ import annotations
 
@@ -22,8 +21,8 @@ from ..nets.sparsity import regularizer
 from ..options import Options, at_least
 from ..pde import Problem
 from ..pde.residuals import check_shapes, pointwise_residuals
+from ..errors import ConfigError
 from .base import Objective
-from .distributed import DataParallel
 from .weighting import Weighting
 
 Regularizer = Callable[[SolutionNet, Mapping[str, Tensor]], Tensor]  # (net, points) -> scalar
@@ -34,13 +33,14 @@ class Loss(Objective):
 
     ``engine``: the derivative engine (pde/derivatives.py); ``regularizers``: extra named terms;
     ``compile``: torch.compile the residual terms (after one eager evaluation, which builds the
-    basis tables outside tracing); ``parallel``: this process's place in a data-parallel run.
+    basis tables outside tracing).
     """
 
+    processes = 1  # how many processes share the points (data_parallel.DataParallelLoss: more)
+
     def __init__(self, problem: Problem, net: SolutionNet, points: dict[str, Tensor], weighting: Weighting, *,
-                 engine: str = "auto", regularizers: Mapping[str, Regularizer] | None = None, compile: bool = False,
-                 parallel: DataParallel | None = None):
-        self.problem, self.net, self.weighting, self.parallel = problem, net, weighting, parallel
+                 engine: str = "auto", regularizers: Mapping[str, Regularizer] | None = None, compile: bool = False):
+        self.problem, self.net, self.weighting = problem, net, weighting
         self.revision = 0  # counts changes of the objective (points, weights): cached gradients go stale
         self.points = points
         self.engine, self.regularizers = engine, dict(regularizers or {})
@@ -61,15 +61,14 @@ class Loss(Objective):
         self._points = points
         self.revision += 1
         self.weighting.points_changed()
-        self._share = {k: 1.0 for k in points}  # a rank's term = sum over its share / global count * ranks
-        if self.parallel is not None:
-            counts = torch.tensor([float(len(v)) for v in points.values()], dtype=torch.float64)
-            totals = self.parallel.sum(counts)
-            self._share = {k: float(self.parallel.size * n / total) for k, n, total in zip(points, counts, totals)}
+
+    def _mean_square(self, name: str, r: Tensor) -> Tensor:
+        """The term of residual ``name`` at these points: mean_i r_i^2."""
+        return (r**2).mean()
 
     def _evaluate(self) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         residuals = self._residuals(self.points)
-        terms = {name: (r**2).mean() * self._share.get(name, 1.0) for name, r in residuals.items()}
+        terms = {name: self._mean_square(name, r) for name, r in residuals.items()}
         terms.update({name: reg(self.net, self.points) for name, reg in self.regularizers.items()})
         return terms, residuals
 
@@ -78,26 +77,34 @@ class Loss(Objective):
         check_shapes(self.problem, pointwise_residuals(self.problem, self.net, self.points, self.engine), self.points)
 
     def terms(self) -> dict[str, Tensor]:
-        """Every named term at the current points, unweighted: {name: scalar with graph} (in a
-        data-parallel run: this rank's part, whose gradients backward averages over the ranks)."""
-        if self.parallel is not None:
-            self.parallel.average_gradients(self.parameters())
+        """Every named term at the current points, unweighted: {name: scalar with graph}."""
         return self._evaluate()[0]
 
     def __call__(self) -> tuple[Tensor, dict[str, float]]:
-        if self.parallel is not None:
-            self.parallel.average_gradients(self.parameters())
         terms, residuals = self._evaluate()
         total = self.weighting(terms, residuals, self.points)
-        values = torch.stack([total.detach(), *(v.detach() for v in terms.values())])
-        if self.parallel is not None:  # every rank sees the global value; gradients stay local until backward
-            values = self.parallel.mean(values)
-            total = total + (values[0] - total).detach()
-        return total, {k: float(v) for k, v in zip(terms, values[1:])}
+        return total, {k: float(v.detach()) for k, v in terms.items()}
 
     def parameters(self) -> list[Tensor]:
         """What training changes: the network's parameters and the problem's unknown coefficients."""
         return [*self.net.parameters(), *self.problem.unknowns.values()]
+
+    def gather(self, x: Tensor) -> Tensor:
+        """Rows (n, ...) computed at this process's points, with those of every process that shares
+        the points, in rank order (one process: ``x`` itself)."""
+        return x
+
+    def state_dict(self) -> dict:
+        """The objective's part of a checkpoint: how many processes shared the points and the
+        weighting's state (adaptive weights, which may be pointwise)."""
+        return {"processes": self.processes, "weighting": self.weighting.state_dict()}
+
+    def load_state_dict(self, state: Mapping) -> None:
+        """Continue from ``state_dict()``: refused when another number of processes trained it."""
+        if state.get("processes", 1) != self.processes:
+            raise ConfigError("processes", f"the run was trained by {state.get('processes', 1)} processes and resumes "
+                                           f"with {self.processes}; resume it with as many (torchrun --nproc_per_node)")
+        self.weighting.load_state_dict(state["weighting"])
 
 
 @dataclass

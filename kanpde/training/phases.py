@@ -30,9 +30,9 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError
-from ..options import Options, above, at_least, build_options
+from ..options import Configured, Options, above, at_least, build_options
 from ..registry import Registry
-from .base import Converged, Objective, Step
+from .base import Converged, Objective, Step, flat_parameters
 from .quasi_newton import SelfScaledQuasiNewton
 
 
@@ -58,7 +58,7 @@ def cosine(lr: float, lr_final: float, frac: float) -> float:
     return lr_final + 0.5 * (lr - lr_final) * (1 + math.cos(math.pi * frac))
 
 
-class Phase(ABC):
+class Phase(Configured, ABC):
     """One optimiser over ``steps`` steps, built from the keyword arguments of its ``Options``.
 
     ``accepts_changes``: whether callbacks may resample the points or change the grid between its
@@ -76,9 +76,6 @@ class Phase(ABC):
         self.options = build_options(self.Options, options, f"the {type(self).__name__} phase")
         self.optimizer: torch.optim.Optimizer | None = None
         self.lr_scale = 1.0
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.options.as_dict().items())})"
 
     @property
     def steps(self) -> int:
@@ -119,11 +116,6 @@ class Phase(ABC):
 
 
 PHASES: Registry[type[Phase]] = Registry("optimiser phase", "optim.phases", label=True)
-
-
-def flat_parameters(params: list[Tensor]) -> Tensor:
-    """Every parameter, detached, in one vector."""
-    return torch.cat([p.detach().reshape(-1) for p in params])
 
 
 @dataclass
@@ -313,4 +305,4 @@ class SSBroyden(DenseQuasiNewton):
 
 
 __all__ = ["Adam", "AdamOptions", "BFGS", "Converged", "DenseQuasiNewton", "LBFGS", "LBFGSOptions", "PHASES", "Phase",
-           "QuasiNewtonOptions", "SCHEDULES", "SSBFGS", "SSBroyden", "Step", "flat_parameters"]
+           "QuasiNewtonOptions", "SCHEDULES", "SSBFGS", "SSBroyden", "Step"]

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError
-from ..options import Options, at_least, build_options, within
+from ..options import Configured, Options, at_least, build_options, within
 from ..pde import Problem
 from ..registry import Registry
 from .callbacks import Callback
@@ -35,7 +35,7 @@ from .base import Objective, Step, TrainingState
 
 
 
-class Weighting(ABC):
+class Weighting(Configured, ABC):
     """total = combination of the terms {name: scalar with graph}, which may look at the pointwise
     residuals {name: (N,) or (N, k)} and the points they were taken at. Built from the keyword
     arguments of its ``Options``; ``bind`` gives it ``weights``, the fixed weight of each term
@@ -49,9 +49,6 @@ class Weighting(ABC):
         self.options = build_options(self.Options, options, f"the {type(self).__name__} weighting")
         self.weights: dict[str, float] = {}
         self.problem: Problem | None = None
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.options.as_dict().items())})"
 
     def bind(self, weights: Mapping[str, float], problem: Problem | None = None) -> "Weighting":
         """Set the fixed weight of every term and the problem trained; returns self."""
