@@ -3,7 +3,7 @@
 No closed form: the run is scored against the centreline velocities of Ghia, Ghia & Shin (1982),
 shipped in data/ghia1982/ for Re = 100, 400 and 1000; the whole field is drawn against a fine
 finite-difference solution at Re = 100 (data/lid_cavity_re100.npz, from
-``python scripts/lid_cavity_reference.py``).
+``python -m kanpde.references.lid_cavity``).
 
 The lid's velocity jumps from 1 to 0 at its two corners, where the pressure grows like 1/r: a
 smooth network cannot follow, and its residuals there spoil the whole field. As spectral methods

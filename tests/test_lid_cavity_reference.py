@@ -1,24 +1,22 @@
-"""scripts/lid_cavity_reference.py: the psi-w Newton solver on small grids, and the shipped
+"""kanpde/references/lid_cavity.py: the psi-w Newton solver on small grids, and the shipped
 problems/data/lid_cavity_re100.npz it wrote."""
 from __future__ import annotations
 
-import runpy
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = runpy.run_path(str(ROOT / "scripts" / "lid_cavity_reference.py"))
-SHIPPED = ROOT / "problems" / "data" / "lid_cavity_re100.npz"
-Y_U, U_GHIA, X_V, V_GHIA = SCRIPT["ghia"](100)  # Ghia et al. (1982), problems/data/ghia1982/re100_*.csv
+from kanpde.references import lid_cavity
+
+SHIPPED = lid_cavity.problem_data() / "lid_cavity_re100.npz"
+Y_U, U_GHIA, X_V, V_GHIA = lid_cavity.ghia(100)  # Ghia et al. (1982), problems/data/ghia1982/re100_*.csv
 
 
 @pytest.fixture(scope="module")
 def solutions() -> dict[int, dict[str, np.ndarray]]:
     """Re = 100 on the 16, 32 and 64 cell grids (well under a second together)."""
-    return {n: SCRIPT["solve"](100.0, n) for n in (16, 32, 64)}
+    return {n: lid_cavity.solve(100.0, n) for n in (16, 32, 64)}
 
 
 def test_walls_and_lid_exact(solutions):
@@ -43,14 +41,14 @@ def test_discrete_continuity(solutions):
 
 
 def test_centrelines_near_ghia(solutions):
-    u, v = SCRIPT["centrelines"](solutions[32], Y_U, X_V)
+    u, v = lid_cavity.centrelines(solutions[32], Y_U, X_V)
     # measured at n = 32: u 8.9e-3, v 7.3e-3 (Ghia's own Re = 100 table is off by up to ~9e-3 in v)
     assert np.abs(u - U_GHIA).max() < 0.015
     assert np.abs(v - V_GHIA).max() < 0.013
 
 
 def test_second_order_convergence(solutions):
-    lines = {n: np.concatenate(SCRIPT["centrelines"](f, Y_U, X_V)) for n, f in solutions.items()}
+    lines = {n: np.concatenate(lid_cavity.centrelines(f, Y_U, X_V)) for n, f in solutions.items()}
     d16, d32 = np.abs(lines[16] - lines[32]).max(), np.abs(lines[32] - lines[64]).max()
     assert d16 / d32 > 3  # measured 3.7 (4 for exact 2nd order)
 

@@ -9,12 +9,13 @@ with the Neumann condition c (grad p - f).n = 0 from the momentum equation on th
 c = min(1, (r / 0.1)^2) (r: distance to a lid corner) mutes the singular lid corners; p(0, 0) = 0.
 Prints the n vs n/2 grid difference and the difference from Ghia et al. (1982), writes an .npz.
 
-    python scripts/lid_cavity_reference.py [--re 100] [--n 400] [--out problems/data/lid_cavity_re100.npz]
+    python -m kanpde.references.lid_cavity [--re 100] [--n 400] [--out problems/data/lid_cavity_re100.npz]
         [--points 101]      (n = 400: about 1 minute on one core, 1.7 GB)
 """
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import time
 from pathlib import Path
 
@@ -23,19 +24,24 @@ import scipy.sparse as sp
 from scipy.interpolate import CubicSpline, RegularGridInterpolator
 from scipy.sparse.linalg import spsolve
 
-from kanpde.pde.reference import read_reference
+from ..pde.reference import read_reference
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "problems" / "data" / "lid_cavity_re100.npz"
 CORNER_RADIUS = 0.1  # the radius over which the lid corners are muted in the pressure fit
-GHIA = Path(__file__).resolve().parent.parent / "problems" / "data" / "ghia1982"  # re<Re>_u.csv, re<Re>_v.csv
+
+
+def problem_data() -> Path:
+    """The shipped problems' data folder (problems/data: Ghia's tables in ghia1982/re<Re>_u.csv and
+    re<Re>_v.csv, and the .npz this module writes), in the source tree or the installed package."""
+    return Path(str(importlib.resources.files("kanpde.problems") / "data"))
 
 
 def ghia(re: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Ghia, Ghia & Shin (1982) at ``re`` (the shipped tables: 100, 400, 1000), else None: y and u
     on x = 0.5, x and v on y = 0.5, each (17,), at their nodes k/128."""
-    if not (GHIA / f"re{re:g}_u.csv").is_file():
+    tables = problem_data() / "ghia1982"
+    if not (tables / f"re{re:g}_u.csv").is_file():
         return None
-    (yu, u), (xv, v) = (read_reference(GHIA / f"re{re:g}_{f}.csv", ("x", "y"), (f,)) [:2] for f in ("u", "v"))
+    (yu, u), (xv, v) = (read_reference(tables / f"re{re:g}_{f}.csv", ("x", "y"), (f,)) [:2] for f in ("u", "v"))
     return yu[:, 1], u[:, 0], xv[:, 0], v[:, 0]
 
 
@@ -166,7 +172,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.n % 4 or args.n < 8:
         parser.error("--n must be a multiple of 4 (x = 0.5 a grid line on the n/2 grid too)")
-    out = args.out or DEFAULT_OUT.with_name(f"lid_cavity_re{args.re:g}.npz")
+    out = args.out or problem_data() / f"lid_cavity_re{args.re:g}.npz"
     start = time.perf_counter()
     fine, coarse = solve(args.re, args.n), solve(args.re, args.n // 2)
     table = ghia(args.re)
@@ -191,7 +197,7 @@ def main() -> None:
             f"Thom wall vorticity, Newton; u = psi_y, v = -psi_x; p from the momentum equation (weighted "
             f"pressure Poisson, muted within 0.1 of the singular lid corners, where its values mean nothing). "
             f"Values {'at grid nodes' if args.n % (args.points - 1) == 0 else 'cubic-interpolated'} on "
-            f"{args.points}^2 points. " + "; ".join(lines) + ". Written by scripts/lid_cavity_reference.py.")
+            f"{args.points}^2 points. " + "; ".join(lines) + ". Written by python -m kanpde.references.lid_cavity.")
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **grid, re=np.float64(args.re), n=np.int64(args.n), note=np.array(note))
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} kB) in {time.perf_counter() - start:.1f} s")
