@@ -156,5 +156,7 @@ def test_compiled_losses_train_like_the_plain_ones(tmp_path):
     compiled = train(make_config(*common, "optim.compile=true"), tmp_path / "compiled")
     hp, hc = read_history(tmp_path / "plain" / "history.h5"), read_history(tmp_path / "compiled" / "history.h5")
     assert len(hp["loss"]) == len(hc["loss"]) == plain["adam_steps"] + plain["lbfgs_steps"]
-    np.testing.assert_allclose(hc["loss"], hp["loss"], rtol=1e-8)
+    # rtol 1e-7: the step after the extension (loss 4.9e5) differs by 1.5e-8 relative on a fresh
+    # machine of 2026-12-02, on this code and on the code before the strategies refactor alike
+    np.testing.assert_allclose(hc["loss"], hp["loss"], rtol=1e-7)
     assert compiled["rel_l2"] == pytest.approx(plain["rel_l2"], rel=1e-6)
