@@ -3,6 +3,8 @@ quasi-Newton updates (secant condition, positive definiteness, faster than L-BFG
 budget), RBA multipliers, gradient-norm balancing and causal weights."""
 from __future__ import annotations
 
+import copy
+
 import math
 
 import numpy as np
@@ -38,7 +40,7 @@ def curvature_pair(n: int, seed: int):
 @pytest.mark.parametrize("seed", range(5))
 def test_every_update_meets_the_secant_condition_and_stays_positive_definite(update, seed):
     H, s, y, alpha, g = curvature_pair(12, seed)
-    new = inverse_hessian_update(H, s, y, alpha, g, update)
+    new = inverse_hessian_update(H.clone(), s, y, alpha, g, update)
     assert torch.allclose(new @ y, s, atol=1e-10 * float(new.abs().max() * y.abs().max()))
     assert torch.allclose(new, new.T, atol=1e-12) and float(torch.linalg.eigvalsh(new).min()) > 0
 
@@ -47,11 +49,50 @@ def test_bfgs_is_the_textbook_formula_and_ssbfgs_scales_it():
     H, s, y, alpha, g = curvature_pair(8, 0)
     rho, eye = 1 / float(y @ s), torch.eye(8)
     textbook = (eye - rho * torch.outer(s, y)) @ H @ (eye - rho * torch.outer(y, s)) + rho * torch.outer(s, s)
-    assert torch.allclose(inverse_hessian_update(H, s, y, alpha, g, "bfgs"), textbook, atol=1e-12)
+    assert torch.allclose(inverse_hessian_update(H.clone(), s, y, alpha, g, "bfgs"), textbook, atol=1e-12)
     b = -alpha * rho * float(s @ g)
     tau = min(1.0, 1 / b)
     scaled = (textbook - rho * torch.outer(s, s)) / tau + rho * torch.outer(s, s)
-    assert torch.allclose(inverse_hessian_update(H, s, y, alpha, g, "ssbfgs"), scaled, atol=1e-12)
+    assert torch.allclose(inverse_hessian_update(H.clone(), s, y, alpha, g, "ssbfgs"), scaled, atol=1e-12)
+
+
+@pytest.mark.parametrize("update", ["bfgs", "ssbfgs"])
+def test_the_in_place_update_is_the_formula_as_written_to_the_last_bit(update):
+    """H itself is updated, through one work buffer, and every entry equals the formula
+    (H - Hy Hy^T / y.Hy + phi y.Hy v v^T) / tau + rho s s^T evaluated out of place (phi = 1)."""
+    H, s, y, alpha, g = curvature_pair(16, 3)
+    rho, Hy = 1.0 / float(y @ s), H @ y
+    yHy = float(y @ Hy)
+    tau = 1.0 if update == "bfgs" else min(1.0, 1.0 / (-alpha * rho * float(s @ g)))
+    v = rho * s - Hy / yHy
+    formula = (H - torch.outer(Hy, Hy) / yHy + yHy * torch.outer(v, v)) / tau + rho * torch.outer(s, s)
+    work = torch.empty_like(H)
+    same = H
+    assert inverse_hessian_update(H, s, y, alpha, g, update, work=work) is same
+    assert torch.equal(H, formula)
+
+
+def test_a_restored_optimiser_updates_its_own_inverse_hessian():
+    """The update is in place, so a state loaded from a snapshot (which a rollback may load again)
+    must not be changed by the steps after it."""
+    x = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
+
+    def closure():
+        x.grad = None
+        loss = (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+        loss.backward()
+        return loss, None
+
+    opt = SelfScaledQuasiNewton([x], "ssbroyden")
+    for _ in range(3):
+        opt.step(closure)
+    snapshot = copy.deepcopy(opt.state_dict())
+    kept = snapshot["state"][0]["H"].clone()
+    again = SelfScaledQuasiNewton([x], "ssbroyden")
+    again.load_state_dict(snapshot)
+    for _ in range(3):
+        again.step(closure)
+    assert torch.equal(snapshot["state"][0]["H"], kept) and not torch.equal(again.state[x]["H"], kept)
 
 
 @pytest.mark.parametrize("update", UPDATES)

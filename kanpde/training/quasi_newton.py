@@ -21,8 +21,9 @@ curvature pair, is steepest descent of length min(1, 1/|g|) lr; the first update
 by y.s / y.y (Shanno-Phua) before applying the formula.
 
 Cost per iteration: the loss and gradient at 1-3 trial points (usually 1) plus O(n^2) for d and
-the rank-2 update; memory 8 n^2 bytes in float64 (n = 2,000: 32 MB; 20,000: 3.2 GB), which also
-goes into every checkpoint. L-BFGS (phases.py) is the choice beyond that.
+the rank-2 update, made in place in H with one n x n work buffer kept by the optimiser (memory
+2 x 8 n^2 bytes in float64: n = 2,000: 64 MB; 20,000: 6.4 GB; H alone goes into every
+checkpoint). L-BFGS (phases.py) is the choice beyond that.
 """
 from __future__ import annotations
 
@@ -42,10 +43,12 @@ Closure = Callable[[], tuple[Tensor, Any]]
 
 
 def inverse_hessian_update(H: Tensor, s: Tensor, y: Tensor, alpha: float, g: Tensor, update: str,
-                           first: bool = False) -> Tensor:
+                           first: bool = False, work: Tensor | None = None) -> Tensor:
     """The Broyden-family update of the inverse Hessian H (n, n) for the step s = alpha d taken from
-    gradient g to gradient g + y; returns the new H (a new tensor). ``first``: H is the initial
-    identity, which is rescaled by the update's tau before the formula."""
+    gradient g to gradient g + y, in place: returns H itself, updated. ``first``: H is the initial
+    identity, which is rescaled by the update's tau before the formula. ``work``: an (n, n) buffer
+    of H's dtype for the rank-one terms (made when not given), so an update allocates no n x n
+    array beyond it; the arithmetic, term by term, is the formula's as written, to the last bit."""
     rho = 1.0 / float(y @ s)
     Hy = H @ y
     yHy = float(y @ Hy)
@@ -73,8 +76,11 @@ def inverse_hessian_update(H: Tensor, s: Tensor, y: Tensor, alpha: float, g: Ten
     if first:  # H_0 = I: the first pair sets its scale (tau = h / (1 + a theta) with H = I)
         tau = h / (1.0 + a * theta)
     v = rho * s - Hy / yHy
-    H = H - torch.outer(Hy, Hy) / yHy + (phi * yHy) * torch.outer(v, v)
-    return H / tau + rho * torch.outer(s, s)
+    work = torch.empty_like(H) if work is None else work
+    H.sub_(torch.outer(Hy, Hy, out=work).div_(yHy))  # H - Hy Hy^T / y.Hy
+    H.add_(torch.outer(v, v, out=work).mul_(phi * yHy))  # + phi y.Hy v v^T
+    H.div_(tau)
+    return H.add_(torch.outer(s, s, out=work).mul_(rho))  # + rho s s^T
 
 
 class SelfScaledQuasiNewton(torch.optim.Optimizer):
@@ -90,6 +96,14 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
         super().__init__(params, dict(update=update, lr=lr, c1=c1, c2=c2, max_ls=max_ls))
         self._params = [p for group in self.param_groups for p in group["params"]]
         self._aux: dict[bytes, Any] = {}
+        self._work: Tensor | None = None  # the update's n x n buffer, made at the first update
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """As torch's, then H is made this optimiser's own copy: it is updated in place, and torch
+        may hand back the very tensor of ``state_dict`` (a snapshot that a rollback reuses)."""
+        super().load_state_dict(state_dict)
+        if "H" in self._state:
+            self._state["H"] = self._state["H"].clone()
 
     # ----- the flat parameter vector ------------------------------------------------------------
     def _get(self) -> Tensor:
@@ -158,8 +172,10 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
             return None
         self._set(x + s)
         if float(y @ s) > 1e-300 * max(float(y @ y), 1e-300):
-            state["H"] = inverse_hessian_update(state["H"], s, y, alpha, g, group["update"],
-                                                first=state["updates"] == 0)
+            if self._work is None or self._work.shape != state["H"].shape:
+                self._work = torch.empty_like(state["H"])
+            inverse_hessian_update(state["H"], s, y, alpha, g, group["update"], first=state["updates"] == 0,
+                                   work=self._work)
             state["updates"] += 1
         state["f"], state["g"], state["aux"] = f_new, g_new, aux
         return f_new, aux
