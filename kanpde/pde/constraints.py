@@ -38,7 +38,7 @@ class HardConstraint:
         """The constraint when the option ``problem.constraints`` is "hard", None when "soft"."""
         if constraints not in ("soft", "hard"):
             raise ConfigError("problem.constraints", f"must be soft or hard, got {constraints!r}")
-        return cls(transform, tuple(replaces)) if constraints == "hard" else None
+        return cls(transform, replaces) if constraints == "hard" else None
 
 
 __all__ = ["HardConstraint", "Transform"]

@@ -116,9 +116,9 @@ class Problem(ABC):
 
     def loss_weights(self) -> dict[str, float]:
         """Weight of every loss term; unknown names in ``weights`` are an error."""
-        names = self.term_names
+        names, conditions = self.term_names, {c.name for c in self.conditions}
         for key in self.weights:
-            if key not in names and key not in {c.name for c in self.conditions}:
+            if key not in names and key not in conditions:  # a replaced condition's weight is unused
                 raise ConfigError(f"problem.weights.{key}", f"no loss term named {key!r}; terms: {', '.join(names)}")
         weights = {name: _weight(name, self.weights.get(name, 1.0)) for name in names}
         if weights and not any(weights.values()):
