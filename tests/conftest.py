@@ -28,3 +28,11 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 300
 
 
 TINY = ("sampler.n_interior=128", "sampler.n_boundary=64", "output.figures=false", "output.progress=false")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n``) the workers share the cores: one thread per worker and per
+    process a test starts (2-thread torch processes side by side stall each other)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)

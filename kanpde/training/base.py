@@ -120,6 +120,12 @@ class TrainingState(ABC):
         """The problem's unknown coefficients now: {name: value}."""
         return {k: float(p.detach()) for k, p in self.loss.problem.unknowns.items()}
 
+    @torch.no_grad()
+    def set_unknowns(self, values: dict[str, float]) -> None:
+        """Set the problem's unknown coefficients from ``unknown_values()`` (a rewind, a resume)."""
+        for k, v in values.items():
+            self.loss.problem.unknowns[k].fill_(v)
+
     # ----- what callbacks may do ----------------------------------------------------------------
     def stop(self, reason: str) -> None:
         """End training before the next step; the reason becomes an event (once: a resumed run

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..io.files import INT_DATASETS
+from .base import Step
 
 
 @dataclass
@@ -21,6 +22,12 @@ class History:
     def append(self, **values: float) -> None:
         for key, value in values.items():
             self.rows.setdefault(key, []).append(value)
+
+    def append_step(self, step: Step, phase: int, elapsed: float, unknowns: dict[str, float]) -> None:
+        """The row of one accepted optimiser step (``step.index`` already set)."""
+        self.append(step=step.index, phase=phase, elapsed_s=elapsed, lr=step.lr, loss=step.loss,
+                    **{f"loss_terms/{k}": v for k, v in step.terms.items()},
+                    **{f"unknowns/{k}": v for k, v in unknowns.items()})
 
     def truncate(self, step: int) -> None:
         """Drop the rows of steps >= ``step`` (after a rollback)."""

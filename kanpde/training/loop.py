@@ -22,8 +22,6 @@ import logging
 import time
 from typing import Any, Mapping, Sequence
 
-import torch
-
 from ..errors import ConfigError
 from .callbacks import Callback, StalledError
 from .history import History
@@ -64,7 +62,7 @@ class Loop(TrainingState):
         """Back to ``snapshot`` (of this phase): parameters, step and history; a fresh optimiser with
         its step size scaled by ``lr_scale`` (carrying the saved state if the phase keeps it)."""
         self.net.load_trained(snapshot["net"], snapshot["grid_sizes"])
-        self._set_unknowns(snapshot["unknowns"])
+        self.set_unknowns(snapshot["unknowns"])
         self.phase_step = snapshot["step"]
         self.history.truncate(self.global_step)
         self.lr_scale = lr_scale
@@ -123,9 +121,7 @@ class Loop(TrainingState):
             if not all(cb.accept_step(self, step) for cb in self.callbacks):
                 continue
             step.index = self.global_step
-            self.history.append(step=step.index, phase=phase.code, elapsed_s=self.elapsed, lr=step.lr, loss=step.loss,
-                                **{f"loss_terms/{k}": v for k, v in step.terms.items()},
-                                **{f"unknowns/{k}": v for k, v in self.unknown_values().items()})
+            self.history.append_step(step, phase.code, self.elapsed, self.unknown_values())
             self.phase_step += 1
             self._call("on_step_end", step)
         return False
@@ -146,7 +142,7 @@ class Loop(TrainingState):
         if state["phases"] != names:
             raise ConfigError("optim.phases", f"{names} differs from the checkpoint's {state['phases']}")
         self.net.load_trained(state["net"], state["grid_sizes"])
-        self._set_unknowns(state["unknowns"])
+        self.set_unknowns(state["unknowns"])
         self.phase_index, self.phase_step, self.elapsed = state["phase"], state["phase_step"], state["elapsed"]
         self.lr_scale, self.events = state["lr_scale"], state["events"]
         self.history.rows = state["history"]
@@ -158,11 +154,5 @@ class Loop(TrainingState):
             phase.stop()
         if not self.finished:
             self.phase.start(self.parameters(), self.lr_scale, state["optimizer"])
-
-    @torch.no_grad()
-    def _set_unknowns(self, values: Mapping[str, float]) -> None:
-        for k, v in values.items():
-            self.loss.problem.unknowns[k].fill_(v)
-
 
 __all__ = ["Loop"]
