@@ -24,6 +24,7 @@ from .errors import KanpdeError
 from .io import read_history, read_json
 from .io.run_dir import CHECKPOINT, METRICS, RunDirectory, checkpoint_mismatch, read_checkpoint
 from .nets import SolutionNet
+from .nets.jet import MAX_ORDER
 from .pde import Problem, TestSet, derivatives
 from .training import History
 
@@ -86,11 +87,11 @@ class Solution:
 
     def derivatives(self, x: Points, *names: str) -> dict[str, Points]:
         """Partial derivatives at x (N, n_in) by name: the field, "_", then the inputs, e.g. "u_x",
-        "u_xx", "u_xt", "v_yy" ("u" alone: the values); each (N,), numpy or torch as x. Up to second
+        "u_xx", "u_xt", "v_yy" ("u" alone: the values); each (N,), numpy or torch as x. Up to fourth
         order by the run's derivative engine, higher orders by nested autograd."""
         wanted = {name: self._parse(name) for name in names}
         order = max((len(wrt) for _, wrt in wanted.values()), default=0)
-        engine = self.config.diff if order <= 2 else "autograd"
+        engine = self.config.diff if order <= MAX_ORDER else "autograd"
         out: dict[str, list[Tensor]] = {name: [] for name in names}
         with torch.enable_grad():
             for chunk in self._points(x).split(CHUNK // 8):

@@ -54,18 +54,18 @@ CORES = {
 }
 NETS = {name: (lambda make=make: SolutionNet(make(), torch.tensor([-1.0, 0.0, 0.0]), torch.tensor([1.0, 2.0, 0.5])))
         for name, make in CORES.items()}
-PARTIALS = [w for k in (1, 2, 3) for w in itertools.combinations_with_replacement(INPUTS, k)]
+PARTIALS = [w for k in (1, 2, 3, 4) for w in itertools.combinations_with_replacement(INPUTS, k)]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NETS)
 def test_engines_agree_on_networks(name):
-    """Every engine against nested autograd in float64: all partials up to order 3 (jets: 2)."""
+    """Every engine against nested autograd in float64: all partials up to order 4 (func: 3)."""
     torch.manual_seed(0)
     net, x = NETS[name](), points(30)
-    a = derivatives("autograd", net, x, INPUTS, OUTPUTS, order=3)
+    a = derivatives("autograd", net, x, INPUTS, OUTPUTS, order=4)
     for engine in DERIVATIVES.names():
-        order = 2 if engine == "jet" else 3
+        order = 3 if engine == "func" else 4
         e = derivatives(engine, net, x, INPUTS, OUTPUTS, order=order)
         for field, wrt in itertools.product(OUTPUTS, PARTIALS):
             if len(wrt) <= order:
@@ -78,15 +78,16 @@ def test_jets_refuse_orders_they_were_not_built_for():
     net, x = NETS["kan_bspline"](), points(5)
     with pytest.raises(KanpdeError, match="order 2 was asked for, above the declared order 1"):
         derivatives("jet", net, x, INPUTS, OUTPUTS, order=1)("u", "x", "x")
-    with pytest.raises(KanpdeError, match="order <= 2"):
-        derivatives("jet", net, x, INPUTS, OUTPUTS, order=3)
+    with pytest.raises(KanpdeError, match="order <= 4"):
+        derivatives("jet", net, x, INPUTS, OUTPUTS, order=5)
 
 
 def test_auto_picks_jets_for_kans_and_autograd_for_mlps():
     x = points(5)
     assert type(derivatives("auto", NETS["kan_rbf"](), x, INPUTS, OUTPUTS)).__name__ == "JetDerivatives"
     assert type(derivatives("auto", NETS["mlp"](), x, INPUTS, OUTPUTS)).__name__ == "AutogradDerivatives"
-    assert type(derivatives("auto", NETS["kan_rbf"](), x, INPUTS, OUTPUTS, order=3)).__name__ == "AutogradDerivatives"
+    assert type(derivatives("auto", NETS["kan_rbf"](), x, INPUTS, OUTPUTS, order=4)).__name__ == "JetDerivatives"
+    assert type(derivatives("auto", NETS["kan_rbf"](), x, INPUTS, OUTPUTS, order=5)).__name__ == "AutogradDerivatives"
 
 
 @pytest.mark.parametrize("name", NETS)
@@ -135,3 +136,61 @@ def test_unknown_names_are_clear():
         d("w")
     with pytest.raises(KanpdeError, match="unknown input 'z'"):
         d("u", "z")
+
+
+@pytest.mark.parametrize("name", ["kan_bspline", "kan_chebyshev", "kan_rbf", "kan_deep_base", "mlp", "mlp_fourier_silu",
+                                  "mlp_sin", "mlp_gelu", "mlp_softplus"])
+def test_pure_higher_partials_of_the_first_jet_pass(name):
+    """Order 4: the first pass carries only the pure partials (u_xxx, u_tttt, ...): each against
+    nested autograd in float64, before any mixed partial makes the engine propagate them all."""
+    torch.manual_seed(4)
+    net, x = NETS[name](), points(20)
+    a = derivatives("autograd", net, x, INPUTS, OUTPUTS, order=4)
+    jet = derivatives("jet", net, x, INPUTS, OUTPUTS, order=4)
+    assert jet.jet.higher == tuple((k,) * r for r in (3, 4) for k in range(3))
+    for field, var, r in itertools.product(OUTPUTS, INPUTS, (3, 4)):
+        ref = a(field, *([var] * r))
+        assert torch.allclose(jet(field, *([var] * r)), ref, rtol=1e-10, atol=1e-10 * (1 + float(ref.detach().abs().max())))
+    assert jet.jet.higher == tuple((k,) * r for r in (3, 4) for k in range(3))  # no second pass
+
+
+@pytest.mark.parametrize("name", ["kan_bspline", "kan_chebyshev", "kan_rbf", "kan_deep_base", "mlp_fourier_silu"])
+def test_parameter_gradients_of_third_and_fourth_order_residuals(name):
+    """A KdV- and Kuramoto-Sivashinsky-like loss (u_xxx, u_xxxx, a mixed u_xxt) differentiated in
+    the parameters: jets against nested autograd, float64."""
+    torch.manual_seed(5)
+    net, x = NETS[name](), points(20)
+
+    def grads(engine):
+        net.zero_grad()
+        d = derivatives(engine, net, x, INPUTS, OUTPUTS, order=4)
+        loss = ((d("u", "t") + d("u") * d("u", "x") + d("u", "x", "x", "x")) ** 2).mean() \
+            + ((d("v", "x", "x") + d("v", "x", "x", "x", "x")) ** 2).mean() + d("u", "x", "x", "t").pow(2).mean()
+        loss.backward()
+        return [p.grad.clone() for p in net.parameters()]
+
+    for g_jet, g_ref in zip(grads("jet"), grads("autograd")):
+        assert torch.allclose(g_jet, g_ref, rtol=1e-9, atol=1e-10 * (1 + float(g_ref.abs().max())))
+
+
+@pytest.mark.parametrize("core", [lambda: KAN([4, 4, 2], basis=BSpline(grid_size=5, order=3)), lambda: MLP([4, 8, 2])],
+                         ids=["kan_bspline", "mlp"])
+def test_fourth_order_jets_through_periodic_inputs_and_a_hard_constraint(core):
+    """u = g + phi * net with x periodic: the lift's jets (nested autograd, of_function) and the
+    product (Leibniz to fourth order) against nested autograd through the whole net, float64."""
+    torch.manual_seed(6)
+
+    def constraint(x):
+        g = torch.stack([torch.sin(x[:, 0]) * x[:, 2], x[:, 1] ** 3], 1)
+        phi = torch.stack([x[:, 2] * (1 - x[:, 1] ** 2), torch.exp(x[:, 0] * x[:, 1])], 1)
+        return g, phi
+
+    net = SolutionNet(core(), torch.tensor([-1.0, 0.0, 0.0]), torch.tensor([1.0, 2.0, 0.5]),
+                      periodic={0: 2.0}, constraint=constraint)
+    x = points(20)
+    a = derivatives("autograd", net, x, INPUTS, OUTPUTS, order=4)
+    jet = derivatives("jet", net, x, INPUTS, OUTPUTS, order=4)
+    for field, wrt in itertools.product(OUTPUTS, PARTIALS):
+        ref = a(field, *wrt)
+        assert torch.allclose(jet(field, *wrt), ref, rtol=1e-10, atol=1e-10 * (1 + float(ref.detach().abs().max()))), \
+            (field, wrt)

@@ -81,14 +81,14 @@ class KANLayer(nn.Module):
         c, n = jet.data.shape[:2]
         out = self.jet_rows(jet) @ self.weight()
         if self.base is not None:
-            out = out + jet.chain(UNIT_DERIVATIVES["silu"](jet.value)).reshape(c * n, -1) @ self.base_weight()
+            out = out + jet.chain(UNIT_DERIVATIVES["silu"](jet.value, jet.order)).reshape(c * n, -1) @ self.base_weight()
         return jet.replace(out.reshape(c, n, self.n_out))
 
     def jet_rows(self, jet: Jet) -> Tensor:
         """(C * N, n_in * n_basis) basis rows of every jet component (the chain rule applied to the
         basis and its derivatives). Their backward to the input uses the next closed-form
         derivative (BasisJet), not the autograd graph of the recursion."""
-        order = 2 if jet.pairs else 1
+        order = max(jet.order, 1)
         rows = jet.chain(BasisJet.apply(jet.value, self.basis, order))  # (C, N, n_in, n_basis)
         return rows.reshape(rows.shape[0] * rows.shape[1], -1)
 
@@ -212,8 +212,8 @@ class KAN(CoreNet):
 
     def jet(self, jet: Jet) -> Jet:
         """Closed-form jets through every layer: fused (features first) on uniform B-spline
-        knots, else layer by layer through the basis rows."""
-        if self.fusable:
+        knots up to second order, else layer by layer through the basis rows."""
+        if self.fusable and not jet.higher:
             data = jet.data.permute(2, 0, 1)
             for layer in self.layers:
                 data = layer.fused(data, jet.d, jet.pairs)

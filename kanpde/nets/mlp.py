@@ -105,8 +105,8 @@ class MLP(CoreNet):
                 jet = linear(jet, module.weight, module.bias)
             elif isinstance(module, FourierFeatures):
                 z = linear(jet, 2 * math.pi * module.frequencies.T, None)
-                jet = z.replace(torch.cat([z.chain(UNIT_DERIVATIVES["cos"](z.value)),
-                                           z.chain(UNIT_DERIVATIVES["sin"](z.value))], dim=-1))
+                jet = z.replace(torch.cat([z.chain(UNIT_DERIVATIVES["cos"](z.value, z.order)),
+                                           z.chain(UNIT_DERIVATIVES["sin"](z.value, z.order))], dim=-1))
             else:
-                jet = elementwise(act(jet.value), jet)
+                jet = elementwise(act(jet.value, jet.order), jet)
         return jet

@@ -54,34 +54,36 @@ class SolutionNet(nn.Module):
         g, phi = self.constraint(x)
         return g + phi * u
 
-    def jet(self, x: Tensor, pairs: Sequence[tuple[int, int]] = ()) -> Jet:
-        """Value, first partials and the second partials d^2/dx_k dx_l for ``pairs`` in the
-        physical inputs x (N, d), propagated in closed form: a Jet with data (1 + d + P, N, n_out)."""
+    def jet(self, x: Tensor, pairs: Sequence[tuple[int, int]] = (), higher: Sequence[tuple[int, ...]] = ()) -> Jet:
+        """Value, first partials, the second partials d^2/dx_k dx_l for ``pairs`` and the partials
+        of order 3-4 for ``higher`` (sorted input indices) in the physical inputs x (N, d),
+        propagated in closed form: a Jet with data (1 + d + P + H, N, n_out)."""
         z = (x - self.shift) * self.inv_half_width
-        jet = Jet.affine_input(z, self.inv_half_width, pairs)
+        jet = Jet.affine_input(z, self.inv_half_width, pairs, higher)
         if self.periodic:
             angles = jet.replace(jet.data[..., self.periodic])
-            cos = angles.chain(UNIT_DERIVATIVES["cos"](angles.value))
-            sin = angles.chain(UNIT_DERIVATIVES["sin"](angles.value))
+            cos = angles.chain(UNIT_DERIVATIVES["cos"](angles.value, jet.order))
+            sin = angles.chain(UNIT_DERIVATIVES["sin"](angles.value, jet.order))
             jet = jet.replace(torch.cat([jet.data[..., self.plain], cos, sin], dim=-1))
         out = self.core.jet(jet)
         if self.constraint is None:
             return out
-        g, phi = self._lift_jets(x, tuple(pairs))
+        g, phi = self._lift_jets(x, tuple(pairs), tuple(higher))
         product = phi.times(out)
         return product.replace(product.data + g.data)
 
-    def _lift_jets(self, x: Tensor, pairs: tuple[tuple[int, int], ...]) -> tuple[Jet, Jet]:
+    def _lift_jets(self, x: Tensor, pairs: tuple[tuple[int, int], ...],
+                   higher: tuple[tuple[int, ...], ...]) -> tuple[Jet, Jet]:
         """Jets of the constraint's g and phi at x, cached per point tensor (they have no
         parameters); the cache holds the tensors themselves, so a freed one is never mistaken."""
         for points, version, cached_pairs, g, phi in self._constraint_jets:
-            if points is x and version == x._version and cached_pairs == pairs:
+            if points is x and version == x._version and cached_pairs == (pairs, higher):
                 return g, phi
         if len(self._constraint_jets) >= 16:
             self._constraint_jets.clear()
-        g = Jet.of_function(lambda y: self.constraint(y)[0], x, pairs)
-        phi = Jet.of_function(lambda y: self.constraint(y)[1], x, pairs)
-        self._constraint_jets.append((x, x._version, pairs, g, phi))
+        g = Jet.of_function(lambda y: self.constraint(y)[0], x, pairs, higher)
+        phi = Jet.of_function(lambda y: self.constraint(y)[1], x, pairs, higher)
+        self._constraint_jets.append((x, x._version, (pairs, higher), g, phi))
         return g, phi
 
     @property

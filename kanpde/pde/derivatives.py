@@ -2,7 +2,7 @@
 
 A residual asks ``d("u", "x", "x")`` for u_xx, ``d.grad("u")`` for (u_x, u_y, ...), ``d.laplacian("u")``.
 Three interchangeable engines: ``jet`` (value, gradient and Hessian carried forward through the
-network in closed form, see nets/jet.py; up to order 2, the fast path), nested
+network in closed form, see nets/jet.py; up to order 4, the fast path), nested
 ``torch.autograd.grad`` (any order, any callable) and ``torch.func`` (vmap of nested
 jacrev/jacfwd). All keep the graph so the loss can be differentiated again in the network
 parameters; they are tested against each other and against finite differences. ``auto`` picks
@@ -19,6 +19,7 @@ from torch import Tensor
 
 from ..errors import KanpdeError
 from ..nets import SolutionNet
+from ..nets.jet import MAX_ORDER, all_indices, components, pure_indices
 from ..registry import Registry
 
 DERIVATIVES: Registry[type["Derivatives"]] = Registry("derivative engine", "diff")
@@ -126,20 +127,21 @@ class FuncDerivatives(Derivatives):
 @DERIVATIVES.register("jet")
 class JetDerivatives(Derivatives):
     """Closed-form forward propagation through the network's ``jet`` (see nets/jet.py), for
-    derivatives up to ``order`` <= 2. Pure second partials come with the first pass; the first
-    mixed partial asked for recomputes the jet with every pair."""
+    derivatives up to ``order`` <= 4. The pure partials (d^r/dx_k^r, r <= order) come with the
+    first pass; the first mixed partial asked for recomputes the jet with every partial up to the
+    order."""
 
     def _values(self) -> Tensor:
-        if self.order > 2 or not isinstance(self.net, SolutionNet):
-            raise KanpdeError(f"diff=jet needs a network with a jet() and derivatives of order <= 2 (asked: {self.order})")
+        if self.order > MAX_ORDER or not isinstance(self.net, SolutionNet):
+            raise KanpdeError(f"diff=jet needs a network with a jet() and derivatives of order <= {MAX_ORDER} "
+                              f"(asked: {self.order})")
         if self.order == 0:
             return self.net(self.x)
-        d = len(self.inputs)
-        return self._propagate(tuple((k, k) for k in range(d)) if self.order == 2 else ())
+        return self._propagate(*pure_indices(len(self.inputs), self.order))
 
-    def _propagate(self, pairs: tuple[tuple[int, int], ...]) -> Tensor:
-        self.jet = self.net.jet(self.x, pairs)
-        self._pair = {p: i for i, p in enumerate(pairs)}
+    def _propagate(self, pairs: tuple, higher: tuple) -> Tensor:
+        self.jet = self.net.jet(self.x, pairs, higher)
+        self._row = components(len(self.inputs), self.jet.pairs, self.jet.higher)
         return self.jet.value
 
     def partial(self, field: int, wrt: tuple[int, ...]) -> Tensor:
@@ -148,18 +150,15 @@ class JetDerivatives(Derivatives):
                               f"{self.order} (set max_order on the problem, or order on its condition)")
         if not wrt:
             return self.u[:, field]
-        d = len(self.inputs)
-        if len(wrt) == 1:
-            return self.jet.data[1 + wrt[0], :, field]
-        if wrt not in self._pair:
-            self._propagate(tuple((k, l) for k in range(d) for l in range(k, d)))
-        return self.jet.data[1 + d + self._pair[wrt], :, field]
+        if wrt not in self._row:
+            self._propagate(*all_indices(len(self.inputs), self.order))
+        return self.jet.data[self._row[wrt], :, field]
 
 
 def derivatives(engine: str, net: Callable[[Tensor], Tensor], x: Tensor, inputs: Sequence[str],
                 outputs: Sequence[str], order: int = 2) -> Derivatives:
     """The derivative engine registered as ``engine`` at points x, for partials up to ``order``;
-    ``auto`` is ``jet`` where the network prefers it and order <= 2, else ``autograd``."""
+    ``auto`` is ``jet`` where the network prefers it and order <= 4, else ``autograd``."""
     if engine == "auto":
-        engine = "jet" if isinstance(net, SolutionNet) and net.prefers_jet and order <= 2 else "autograd"
+        engine = "jet" if isinstance(net, SolutionNet) and net.prefers_jet and order <= MAX_ORDER else "autograd"
     return DERIVATIVES.get(engine)(net, x, inputs, outputs, order)
