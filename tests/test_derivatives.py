@@ -194,3 +194,29 @@ def test_fourth_order_jets_through_periodic_inputs_and_a_hard_constraint(core):
         ref = a(field, *wrt)
         assert torch.allclose(jet(field, *wrt), ref, rtol=1e-10, atol=1e-10 * (1 + float(ref.detach().abs().max()))), \
             (field, wrt)
+
+
+@pytest.mark.parametrize("base_activation", [False, True])
+def test_fused_fourth_order_jets_of_a_one_output_kan(base_activation):
+    """The fused B-spline layer's one-output route (edge functions' derivatives, bincount
+    backward) and its several-output route, both with partials of order 3-4: values and parameter
+    gradients of a fourth-order loss against nested autograd through the unfused layers, float64."""
+    torch.manual_seed(7)
+    core = KAN([3, 4, 3, 1], basis=BSpline(grid_size=4, order=3), base_activation=base_activation)
+    net = SolutionNet(core, torch.tensor([-1.0, 0.0, 0.0]), torch.tensor([1.0, 2.0, 0.5]))
+    x = points(25)
+
+    def run(engine):
+        net.zero_grad()
+        d = derivatives(engine, net, x, INPUTS, ("u",), order=4)
+        values = [d("u", *wrt) for wrt in PARTIALS]
+        loss = (d("u", "x", "x", "x") + d("u") * d("u", "x")).pow(2).mean() + d("u", "y", "y", "y", "y").pow(2).mean() \
+            + d("u", "x", "x", "t").pow(2).mean()
+        loss.backward()
+        return values, [p.grad.clone() for p in net.parameters()]
+
+    (v_jet, g_jet), (v_ref, g_ref) = run("jet"), run("autograd")
+    for wrt, a, b in zip(PARTIALS, v_jet, v_ref):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-10 * (1 + float(b.detach().abs().max()))), wrt
+    for a, b in zip(g_jet, g_ref):
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-10 * (1 + float(b.abs().max())))

@@ -14,6 +14,7 @@ from .bases import BASES, Basis, BSpline, basis_from
 from .jet import UNIT_DERIVATIVES, Jet
 from .model import MODELS, CoreNet, check_widths
 from .spline_jet import SplineLayerJet, unit_chain
+from .spline_jet_higher import SplineLayerJetHigher, partition_products, unit_chain_higher
 
 
 class KANLayer(nn.Module):
@@ -55,14 +56,23 @@ class KANLayer(nn.Module):
         """Uniform B-spline knots: the fused layer of nets/spline_jet.py applies."""
         return isinstance(self.basis, BSpline) and self.basis.uniform
 
-    def fused(self, data: Tensor, d: int, pairs: tuple[tuple[int, int], ...]) -> Tensor:
+    def fused(self, data: Tensor, d: int, pairs: tuple[tuple[int, int], ...], higher: tuple[tuple[int, ...], ...] = ()
+              ) -> Tensor:
         """The layer on a features-first jet (n_in, C, N) -> (n_out, C, N) (d first partials, then
-        one second partial per pair; d = 0: values only), by nets/spline_jet.py: parameter
-        gradients through its hand-written backward, no derivatives of derivatives."""
-        out = SplineLayerJet.apply(data, self.edges(), self.basis.tables(), d, pairs)
-        if self.base is None:
-            return out
-        silu = unit_chain(UNIT_DERIVATIVES["silu"](data[:, 0]), data[:, 1:], d, pairs)
+        one second partial per pair, then the partials of order 3-4 in ``higher``; d = 0: values
+        only), by nets/spline_jet.py (to second order) and nets/spline_jet_higher.py: parameter
+        gradients through their hand-written backward, no derivatives of derivatives."""
+        if higher:
+            products = partition_products(data, d, pairs, higher)
+            out = SplineLayerJetHigher.apply(data[:, 0], products, self.edges(), self.basis.tables())
+            if self.base is None:
+                return out
+            silu = unit_chain_higher(UNIT_DERIVATIVES["silu"](data[:, 0], products.shape[0]), products)
+        else:
+            out = SplineLayerJet.apply(data, self.edges(), self.basis.tables(), d, pairs)
+            if self.base is None:
+                return out
+            silu = unit_chain(UNIT_DERIVATIVES["silu"](data[:, 0]), data[:, 1:], d, pairs)
         return out + (self.base_weight().T @ silu.reshape(self.n_in, -1)).reshape(out.shape)
 
     def base_weight(self) -> Tensor | None:
@@ -212,11 +222,11 @@ class KAN(CoreNet):
 
     def jet(self, jet: Jet) -> Jet:
         """Closed-form jets through every layer: fused (features first) on uniform B-spline
-        knots up to second order, else layer by layer through the basis rows."""
-        if self.fusable and not jet.higher:
+        knots, else layer by layer through the basis rows."""
+        if self.fusable:
             data = jet.data.permute(2, 0, 1)
             for layer in self.layers:
-                data = layer.fused(data, jet.d, jet.pairs)
+                data = layer.fused(data, jet.d, jet.pairs, jet.higher)
             return jet.replace(data.permute(1, 2, 0))
         for layer in self.layers:
             jet = layer.jet(jet)

@@ -45,7 +45,7 @@ class SplineTables:
     k: int
 
     @classmethod
-    def from_knots(cls, knots: Tensor, k: int, order: int = 3) -> "SplineTables":
+    def from_knots(cls, knots: Tensor, k: int, order: int = 5) -> "SplineTables":
         n_in, n_knots = knots.shape
         n_spans, n_basis = n_knots - 1, n_knots - k - 1
         inv_h = (1.0 / (knots[:, 1] - knots[:, 0]))[:, None]
