@@ -9,13 +9,13 @@ from .history import History
 from .interrupt import Interrupted
 from .loop import Loop
 from .loss import Loss, Sparsity, SparsityOptions
-from .phases import (BFGS, LBFGS, PHASES, SCHEDULES, SSBFGS, Adam, Converged, DenseQuasiNewton, Phase, SSBroyden,
+from .phases import (BFGS, LBFGS, PHASES, SCHEDULES, SSBFGS, Adam, Converged, Phase, QuasiNewton, SSBroyden,
                      Step)
 from .weighting import (WEIGHTINGS, AdaptWeights, CausalWeights, FixedWeights, GradNormWeights, ResidualAttention,
                         Weighting, build_weighting)
 
 __all__ = ["Adam", "AdaptWeights", "BFGS", "Callback", "CausalWeights", "Checkpoint", "Collocation", "Converged",
-           "DenseQuasiNewton", "DivergedError", "DivergenceGuard", "Evaluation", "FixedWeights", "GradNormWeights",
-           "GridOptions", "GridSchedule", "History", "Interrupted", "LBFGS", "Loop", "Loss", "PHASES", "Phase", "Progress", "Resample",
+           "DivergedError", "DivergenceGuard", "Evaluation", "FixedWeights", "GradNormWeights",
+           "GridOptions", "GridSchedule", "History", "Interrupted", "LBFGS", "Loop", "Loss", "PHASES", "Phase", "Progress", "QuasiNewton", "Resample",
            "ResidualAttention", "SCHEDULES", "SSBFGS", "SSBroyden", "SamplerOptions", "Sparsity", "SparsityOptions", "StalledError", "Step", "TimeLimit",
            "WEIGHTINGS", "Weighting", "build_weighting"]

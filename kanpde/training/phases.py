@@ -33,7 +33,8 @@ from ..errors import ConfigError
 from ..options import Configured, Options, above, at_least, build_options
 from ..registry import Registry
 from .base import Converged, Objective, Step, flat_parameters
-from .quasi_newton import SelfScaledQuasiNewton
+from .limited_memory import LimitedMemoryInverseHessian
+from .quasi_newton import DenseInverseHessian, InverseHessian, SelfScaledQuasiNewton
 
 
 Schedule = Callable[[float, float, float], float]  # (lr, lr_final, fraction of the phase done) -> lr
@@ -237,20 +238,22 @@ class QuasiNewtonOptions(Options):
     c2: float = 0.9  # strong Wolfe: curvature
     max_ls: int = 25  # line-search iterations per step
     max_parameters: int = 20000  # the dense inverse Hessian takes 8 n^2 bytes (20,000: 3.2 GB)
+    memory: int = 0  # 0: the dense inverse Hessian; m > 0: built from the last m pairs (limited_memory.py), any size
 
     def check(self) -> None:
         at_least(self, "steps", 0)
         at_least(self, "max_ls", 1)
         at_least(self, "max_parameters", 1)
+        at_least(self, "memory", 0)
         if not 0 < self.c1 < self.c2 < 1:
             raise ConfigError("c2", f"the Wolfe constants need 0 < c1 < c2 < 1, got c1={self.c1}, c2={self.c2}")
         above(self, "lr", 0)
 
 
-class DenseQuasiNewton(Phase):
-    """SelfScaledQuasiNewton with the update ``name``, one iteration per step; the loss at the
-    accepted point is the line search's last evaluation. Ends early when the line search finds no
-    decrease even along steepest descent."""
+class QuasiNewton(Phase):
+    """SelfScaledQuasiNewton with the update ``name`` (its H dense, or from the last ``memory``
+    pairs), one iteration per step; the loss at the accepted point is the line search's last
+    evaluation. Ends early when the line search finds no decrease even along steepest descent."""
 
     Options = QuasiNewtonOptions
 
@@ -260,11 +263,17 @@ class DenseQuasiNewton(Phase):
 
     def make_optimizer(self, params: list[Tensor], lr_scale: float) -> torch.optim.Optimizer:
         n, o = sum(p.numel() for p in params), self.options
-        if n > o.max_parameters:
+        if o.memory:
+            inverse: InverseHessian = LimitedMemoryInverseHessian(o.memory, self.name)
+        elif n > o.max_parameters:
             raise ConfigError(f"optim.{self.name}.max_parameters",
                               f"{n} trained parameters need a {n} x {n} inverse Hessian ({8 * n * n / 2**30:.1f} GiB "
-                              f"in float64), over the limit of {o.max_parameters}; raise it or use lbfgs")
-        return SelfScaledQuasiNewton(params, self.name, lr=o.lr * lr_scale, c1=o.c1, c2=o.c2, max_ls=o.max_ls)
+                              f"in float64), over the limit of {o.max_parameters}; raise it, or keep the last m "
+                              f"pairs only with optim.{self.name}.memory=m (e.g. 50)")
+        else:
+            inverse = DenseInverseHessian(self.name)
+        return SelfScaledQuasiNewton(params, self.name, lr=o.lr * lr_scale, c1=o.c1, c2=o.c2, max_ls=o.max_ls,
+                                     inverse_hessian=inverse)
 
     def reset(self) -> None:
         self._revision = -1
@@ -290,19 +299,19 @@ class DenseQuasiNewton(Phase):
 
 
 @PHASES.register("bfgs")
-class BFGS(DenseQuasiNewton):
+class BFGS(QuasiNewton):
     """Dense BFGS (phi = 1, tau = 1)."""
 
 
 @PHASES.register("ssbfgs")
-class SSBFGS(DenseQuasiNewton):
+class SSBFGS(QuasiNewton):
     """Self-scaled BFGS: the BFGS update of H scaled by 1 / tau, tau = min(1, 1/b)."""
 
 
 @PHASES.register("ssbroyden")
-class SSBroyden(DenseQuasiNewton):
+class SSBroyden(QuasiNewton):
     """Self-scaled Broyden: phi and tau of the Broyden family chosen per step (quasi_newton.py)."""
 
 
-__all__ = ["Adam", "AdamOptions", "BFGS", "Converged", "DenseQuasiNewton", "LBFGS", "LBFGSOptions", "PHASES", "Phase",
+__all__ = ["Adam", "AdamOptions", "BFGS", "Converged", "LBFGS", "LBFGSOptions", "PHASES", "Phase", "QuasiNewton",
            "QuasiNewtonOptions", "SCHEDULES", "SSBFGS", "SSBroyden", "Step"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from abc import ABC, abstractmethod
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -42,19 +43,10 @@ UPDATES = ("bfgs", "ssbfgs", "ssbroyden")
 Closure = Callable[[], tuple[Tensor, Any]]
 
 
-def inverse_hessian_update(H: Tensor, s: Tensor, y: Tensor, alpha: float, g: Tensor, update: str,
-                           first: bool = False, work: Tensor | None = None) -> Tensor:
-    """The Broyden-family update of the inverse Hessian H (n, n) for the step s = alpha d taken from
-    gradient g to gradient g + y, in place: returns H itself, updated. ``first``: H is the initial
-    identity, which is rescaled by the update's tau before the formula. ``work``: an (n, n) buffer
-    of H's dtype for the rank-one terms (made when not given), so an update allocates no n x n
-    array beyond it; the arithmetic, term by term, is the formula's as written, to the last bit."""
-    rho = 1.0 / float(y @ s)
-    Hy = H @ y
-    yHy = float(y @ Hy)
+def broyden_scalars(rho: float, yHy: float, b: float, update: str, n: int, first: bool = False) -> tuple[float, float]:
+    """(phi, tau) of the update ``update`` for rho = 1 / y.s, y.Hy and b (module docstring), n
+    trained parameters; ``first``: H is the initial identity, whose scale the first pair sets."""
     h = yHy * rho
-    # b = s.B s / y.s with B = H^-1: -alpha s.g since B s = -alpha g; for the initial H = I, s.s
-    b = rho * float(s @ s) if first else -alpha * rho * float(s @ g)
     a = max(h * b - 1.0, 0.0)  # >= 0 by Cauchy-Schwarz for a positive definite H; clipped for round-off
     if update == "bfgs":
         theta, tau = 0.0, 1.0
@@ -67,7 +59,7 @@ def inverse_hessian_update(H: Tensor, s: Tensor, y: Tensor, alpha: float, g: Ten
         theta_plus = 1.0 / rho_minus if rho_minus > 0 else 0.0
         theta = max(theta_minus, min(theta_plus, (1.0 - b) / b)) if abs(b) > 1e-12 else theta_minus
         sigma = 1.0 + theta * a
-        sigma_n = abs(sigma) ** (1.0 / (1.0 - H.shape[0])) if H.shape[0] > 1 else 1.0
+        sigma_n = abs(sigma) ** (1.0 / (1.0 - n)) if n > 1 else 1.0
         scale = min(1.0, 1.0 / b)
         tau = min(scale * sigma_n, sigma) if theta <= 0 else scale * min(sigma_n, 1.0 / theta)
     else:
@@ -75,6 +67,25 @@ def inverse_hessian_update(H: Tensor, s: Tensor, y: Tensor, alpha: float, g: Ten
     phi = (1.0 - theta) / (1.0 + a * theta)
     if first:  # H_0 = I: the first pair sets its scale (tau = h / (1 + a theta) with H = I)
         tau = h / (1.0 + a * theta)
+    return phi, tau
+
+
+def secant_b(rho: float, s: Tensor, g: Tensor, alpha: float, first: bool) -> float:
+    """b = s.B s / y.s with B = H^-1: -alpha rho s.g since B s = -alpha g; for the initial H = I, rho s.s."""
+    return rho * float(s @ s) if first else -alpha * rho * float(s @ g)
+
+
+def inverse_hessian_update(H: Tensor, s: Tensor, y: Tensor, alpha: float, g: Tensor, update: str,
+                           first: bool = False, work: Tensor | None = None) -> Tensor:
+    """The Broyden-family update of the inverse Hessian H (n, n) for the step s = alpha d taken from
+    gradient g to gradient g + y, in place: returns H itself, updated. ``first``: H is the initial
+    identity, which is rescaled by the update's tau before the formula. ``work``: an (n, n) buffer
+    of H's dtype for the rank-one terms (made when not given), so an update allocates no n x n
+    array beyond it; the arithmetic, term by term, is the formula's as written, to the last bit."""
+    rho = 1.0 / float(y @ s)
+    Hy = H @ y
+    yHy = float(y @ Hy)
+    phi, tau = broyden_scalars(rho, yHy, secant_b(rho, s, g, alpha, first), update, H.shape[0], first)
     v = rho * s - Hy / yHy
     work = torch.empty_like(H) if work is None else work
     H.sub_(torch.outer(Hy, Hy, out=work).div_(yHy))  # H - Hy Hy^T / y.Hy
@@ -83,27 +94,69 @@ def inverse_hessian_update(H: Tensor, s: Tensor, y: Tensor, alpha: float, g: Ten
     return H.add_(torch.outer(s, s, out=work).mul_(rho))  # + rho s s^T
 
 
+class InverseHessian(ABC):
+    """How an optimiser holds H: its numbers live in the optimiser's per-parameter ``state`` dict
+    (so that checkpoints carry them); the object holds only settings."""
+
+    @abstractmethod
+    def reset(self, state: dict[str, Any], like: Tensor) -> None:
+        """H = I for the flat parameter vector ``like`` (n,)."""
+
+    @abstractmethod
+    def apply(self, state: dict[str, Any], q: Tensor) -> Tensor:
+        """H q: (n,)."""
+
+    @abstractmethod
+    def update(self, state: dict[str, Any], s: Tensor, y: Tensor, alpha: float, g: Tensor, first: bool) -> None:
+        """The Broyden-family update for the step s = alpha d from gradient g to g + y; ``first``:
+        the first update since a reset (H = I)."""
+
+
+class DenseInverseHessian(InverseHessian):
+    """H as an n x n array, updated in place by ``inverse_hessian_update`` with one n x n work
+    buffer (not in the state: it is scratch)."""
+
+    def __init__(self, update: str):
+        self.update_name = update
+        self._work: Tensor | None = None
+
+    def reset(self, state: dict[str, Any], like: Tensor) -> None:
+        state["H"] = torch.eye(like.numel(), dtype=like.dtype, device=like.device)
+
+    def apply(self, state: dict[str, Any], q: Tensor) -> Tensor:
+        return state["H"] @ q
+
+    def update(self, state: dict[str, Any], s: Tensor, y: Tensor, alpha: float, g: Tensor, first: bool) -> None:
+        if self._work is None or self._work.shape != state["H"].shape:
+            self._work = torch.empty_like(state["H"])
+        inverse_hessian_update(state["H"], s, y, alpha, g, self.update_name, first=first, work=self._work)
+
+
 class SelfScaledQuasiNewton(torch.optim.Optimizer):
     """One quasi-Newton iteration per ``step(closure)`` over all ``params`` as one flat vector,
-    with the dense inverse Hessian update ``update`` (bfgs | ssbfgs | ssbroyden) and a strong-Wolfe
+    with the inverse Hessian update ``update`` (bfgs | ssbfgs | ssbroyden) held by
+    ``inverse_hessian`` (dense by default; limited_memory.py for large n) and a strong-Wolfe
     line search (c1, c2, at most ``max_ls`` trial steps). ``step`` returns (loss, aux) at the
     accepted point, or None when no step could be taken (converged or no descent)."""
 
     def __init__(self, params: Iterable[Tensor], update: str = "ssbroyden", lr: float = 1.0, c1: float = 1e-4,
-                 c2: float = 0.9, max_ls: int = 25):
+                 c2: float = 0.9, max_ls: int = 25, inverse_hessian: InverseHessian | None = None):
         if update not in UPDATES:
             raise ValueError(f"unknown update {update!r}; choices: {', '.join(UPDATES)}")
         super().__init__(params, dict(update=update, lr=lr, c1=c1, c2=c2, max_ls=max_ls))
         self._params = [p for group in self.param_groups for p in group["params"]]
         self._aux: dict[bytes, Any] = {}
-        self._work: Tensor | None = None  # the update's n x n buffer, made at the first update
+        self.inverse_hessian = inverse_hessian or DenseInverseHessian(update)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """As torch's, then H is made this optimiser's own copy: it is updated in place, and torch
-        may hand back the very tensor of ``state_dict`` (a snapshot that a rollback reuses)."""
+        """As torch's, then H's numbers are made this optimiser's own copies: they are updated in
+        place, and torch may hand back the very tensors of ``state_dict`` (a snapshot that a
+        rollback reuses)."""
         super().load_state_dict(state_dict)
-        if "H" in self._state:
-            self._state["H"] = self._state["H"].clone()
+        state = self._state
+        for key, value in state.items():
+            if key not in ("g", "f", "aux") and isinstance(value, Tensor):
+                state[key] = value.clone()
 
     # ----- the flat parameter vector ------------------------------------------------------------
     def _get(self) -> Tensor:
@@ -144,14 +197,17 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
             return f, state["aux"]
         if not g.any():  # a stationary point
             return None
-        if "H" not in state:
-            state["H"], state["updates"] = torch.eye(x.numel(), dtype=x.dtype, device=x.device), 0
+        inverse = self.inverse_hessian
+        if "updates" not in state:
+            inverse.reset(state, x)
+            state["updates"] = 0
         if state["updates"] == 0:
             d = -g * (group["lr"] * min(1.0, 1.0 / max(float(g.norm()), 1e-300)))
         else:
-            d = -(state["H"] @ g)
+            d = -inverse.apply(state, g)
             if not float(g @ d) < 0:  # H lost positive definiteness to round-off: start it again
-                state["H"], state["updates"] = torch.eye(x.numel(), dtype=x.dtype, device=x.device), 0
+                inverse.reset(state, x)
+                state["updates"] = 0
                 d = -g * (group["lr"] * min(1.0, 1.0 / max(float(g.norm()), 1e-300)))
         found = self._line_search(closure, x, d, f, g, group)
         if found is None:
@@ -159,7 +215,7 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
                 self._set(x)
                 return None
             state["updates"] = 0  # retry once along steepest descent with a fresh H
-            state["H"] = torch.eye(x.numel(), dtype=x.dtype, device=x.device)
+            inverse.reset(state, x)
             d = -g * (group["lr"] * min(1.0, 1.0 / max(float(g.norm()), 1e-300)))
             found = self._line_search(closure, x, d, f, g, group)
             if found is None:
@@ -172,10 +228,7 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
             return None
         self._set(x + s)
         if float(y @ s) > 1e-300 * max(float(y @ y), 1e-300):
-            if self._work is None or self._work.shape != state["H"].shape:
-                self._work = torch.empty_like(state["H"])
-            inverse_hessian_update(state["H"], s, y, alpha, g, group["update"], first=state["updates"] == 0,
-                                   work=self._work)
+            inverse.update(state, s, y, alpha, g, first=state["updates"] == 0)
             state["updates"] += 1
         state["f"], state["g"], state["aux"] = f_new, g_new, aux
         return f_new, aux
@@ -205,4 +258,5 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
         return float(alpha), f_new, g_new, aux
 
 
-__all__ = ["SelfScaledQuasiNewton", "UPDATES", "inverse_hessian_update"]
+__all__ = ["DenseInverseHessian", "InverseHessian", "SelfScaledQuasiNewton", "UPDATES", "broyden_scalars",
+           "inverse_hessian_update", "secant_b"]
