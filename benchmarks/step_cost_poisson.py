@@ -1,6 +1,6 @@
 """Cost of one PINN training step (loss + backward) for kanpde's KAN, its MLP and pykan.
 
-    python benchmarks/step_cost.py [--rounds 15] [--memory] [--out results/step_cost.md]
+    python benchmarks/step_cost_poisson.py [--rounds 15] [--memory] [--out results/step_cost_poisson.md]
 
 Workload (issue 7): Poisson on [-1, 1]^2, 441 interior points (21 x 21 grid) and 84 boundary
 points, loss 0.01 * mean(lap u - f)^2 + mean(u_b - g)^2, one loss evaluation and one backward pass.
@@ -198,7 +198,7 @@ def main() -> None:
     torch.set_default_dtype(torch.float32)
     if args.memory_of:
         return _measure_memory(args.memory_of, args.points)
-    say(f"# One PINN step: `{' '.join(['python benchmarks/step_cost.py', *sys.argv[1:]])}`")
+    say(f"# One PINN step: `{' '.join(['python benchmarks/step_cost_poisson.py', *sys.argv[1:]])}`")
     say(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU; {args.rounds} interleaved rounds")
     small = built(variants("small"))
     if "pykan 0.2.8 default" not in small:
