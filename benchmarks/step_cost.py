@@ -1,7 +1,7 @@
 """Cost of one training step (loss + backward) on every shipped problem: each KAN basis against the MLP.
 
     OMP_NUM_THREADS=1 python benchmarks/step_cost.py [--problems kdv burgers1d] [--scales 1 4 16]
-        [--rounds 7] [--out results/step_cost.md]
+        [--rounds 7 5 3] [--out results/step_cost.md]
 
 For each problem the loss is the one ``kanpde problem=<problem> model=<kan|mlp>`` trains (its
 residual, conditions, weights, default collocation points and derivative engine, float64), built
@@ -11,8 +11,8 @@ problem's default KAN) and the problem's default MLP. At scale s the collocation
 (``sampler.n_interior``, ``sampler.n_boundary``) are multiplied by s and every hidden width by
 sqrt(s), so points and parameters both grow about s-fold; the parameter counts are printed.
 
-Timing: the variants of one problem and scale are timed in interleaved rounds (each round times
-every variant, ``reps`` steps each, ``reps`` chosen so one block takes about 50 ms), so drifting
+Timing: the variants of one problem and scale are timed in interleaved rounds (``--rounds``, one
+count per scale: a 16x step takes seconds; each round times every variant, ``reps`` steps each, ``reps`` chosen so one block takes about 50 ms), so drifting
 machine load hits all alike. The table gives the median ms per step over rounds with the min-max,
 and the ratio KAN / MLP computed round by round (median and min-max). The last line names the
 worst ratio of the problems' default KAN over their default MLP at scale 1.
@@ -87,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="*", default=None, help="default: every shipped problem")
     parser.add_argument("--scales", nargs="*", type=float, default=[1, 4, 16])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", nargs="*", type=int, default=[7, 5, 3], help="per scale (the last for the rest)")
     parser.add_argument("--out", type=Path, default=None, help="also write the report here (markdown)")
     args = parser.parse_args()
     problems = args.problems or all_problems()
@@ -99,13 +99,14 @@ def main() -> None:
 
     say(f"# One training step on every problem: `{' '.join(['python benchmarks/step_cost.py', *sys.argv[1:]])}`")
     say()
-    say(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), float64, CPU; {args.rounds} interleaved "
-        "rounds; loss + backward of each problem's own training loss; `*` the problem's default KAN basis; "
+    say(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), float64, CPU; interleaved rounds per "
+        "scale; loss + backward of each problem's own training loss; `*` the problem's default KAN basis; "
         "ratio = KAN / MLP per round, median (min-max)")
     worst: list[tuple[float, str]] = []
-    for scale in args.scales:
+    for i, scale in enumerate(args.scales):
+        rounds = args.rounds[min(i, len(args.rounds) - 1)]
         say()
-        say(f"## {scale:g}x points and parameters")
+        say(f"## {scale:g}x points and parameters ({rounds} rounds)")
         say()
         say("| problem | variant | points | params | ms/step | min-max | KAN/MLP | min-max |")
         say("|---|---|---|---|---|---|---|---|")
@@ -115,7 +116,7 @@ def main() -> None:
             for basis in BASES:
                 losses[basis], params[basis] = build(problem, "kan", [f"model.basis={basis}"], scale)
             losses["mlp"], params["mlp"] = build(problem, "mlp", [], scale)
-            times = measure(losses, args.rounds)
+            times = measure(losses, rounds)
             for name, t in times.items():
                 ratio = [k / m for k, m in zip(t, times["mlp"])]
                 label = f"kan {name}{' *' if name == default else ''}" if name != "mlp" else "mlp"

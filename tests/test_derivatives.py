@@ -220,3 +220,29 @@ def test_fused_fourth_order_jets_of_a_one_output_kan(base_activation):
         assert torch.allclose(a, b, rtol=1e-10, atol=1e-10 * (1 + float(b.detach().abs().max()))), wrt
     for a, b in zip(g_jet, g_ref):
         assert torch.allclose(a, b, rtol=1e-9, atol=1e-10 * (1 + float(b.abs().max())))
+
+
+@pytest.mark.parametrize("name", ["kan_deep_base", "kan_chebyshev"])
+@pytest.mark.parametrize("order", [2, 4])
+def test_a_jet_through_the_layers_in_chunks_of_points_gives_the_same_numbers(name, order, monkeypatch):
+    """The layers take a jet a few points at a time (here chunks of 7, the last one shorter):
+    values and parameter gradients against nested autograd, float64, fused and basis-row layers."""
+    from kanpde.nets import kan
+
+    monkeypatch.setattr(kan, "JET_CHUNK_POINTS", 7)
+    torch.manual_seed(8)
+    net, x = NETS[name](), points(31)
+
+    def run(engine):
+        net.zero_grad()
+        d = derivatives(engine, net, x, INPUTS, OUTPUTS, order=order)
+        values = [d(field, *wrt) for field in OUTPUTS for wrt in PARTIALS if len(wrt) <= order]
+        loss = sum(v.pow(2).mean() for v in values)
+        loss.backward()
+        return values, [p.grad.clone() for p in net.parameters()]
+
+    (v_jet, g_jet), (v_ref, g_ref) = run("jet"), run("autograd")
+    for a, b in zip(v_jet, v_ref):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-10 * (1 + float(b.detach().abs().max())))
+    for a, b in zip(g_jet, g_ref):
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-10 * (1 + float(b.abs().max())))
