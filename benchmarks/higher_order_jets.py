@@ -1,5 +1,6 @@
 """Cost of one training step (loss + backward) on the third-order residual of kdv: closed-form
-jets against nested autograd, for the default KAN (B-splines), a Chebyshev KAN and the MLP.
+jets against nested autograd, for the default KAN (B-splines), a Chebyshev KAN, the KKAN and the MLP
+(``--problem``: any shipped problem).
 
     OMP_NUM_THREADS=1 python benchmarks/higher_order_jets.py [--problem kdv] [--rounds 15] [--reps 3]
 
@@ -21,7 +22,8 @@ import torch
 from kanpde.build import build_loop, build_net, instantiate_problem, select_dtype
 from kanpde.config import compose
 
-MODELS = {"kan (bspline)": ("kan", []), "kan (chebyshev)": ("kan", ["model.basis=chebyshev"]), "mlp": ("mlp", [])}
+MODELS = {"kan (bspline)": ("kan", []), "kan (chebyshev)": ("kan", ["model.basis=chebyshev"]), "kkan": ("kkan", []),
+          "mlp": ("mlp", [])}
 
 
 def losses(problem: str, model: str, extra: list[str]) -> dict[str, object]:

@@ -77,7 +77,7 @@ def run_facts(cfg: DictConfig, problem: Problem, net: SolutionNet, dtype: torch.
               processes: int, problem_name: str | None = None, model_name: str | None = None) -> dict[str, Any]:
     """What a run was: problem, network, sizes, device, versions (the head of metrics.json)."""
     return {"problem": problem_name or type(problem).__name__, "model": model_name or cfg.model.name,
-            "network": "kan" if net.is_kan else "mlp", "inputs": list(problem.inputs), "outputs": list(problem.outputs),
+            "network": net.family, "inputs": list(problem.inputs), "outputs": list(problem.outputs),
             "seed": int(cfg.seed), "n_params": sum(p.numel() for p in net.parameters()), "device": str(device),
             "dtype": str(dtype).replace("torch.", ""), "kanpde_version": __version__,
             "torch_version": torch.__version__, "threads": torch.get_num_threads(), "processes": processes}

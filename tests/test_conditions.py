@@ -102,7 +102,7 @@ def test_a_condition_on_a_missing_boundary_or_field_is_one_clear_error():
         problem.check()
 
 
-@pytest.mark.parametrize("model", ["kan", "mlp"])
+@pytest.mark.parametrize("model", ["kan", "mlp", "kkan"])
 def test_periodic_embedding_is_exactly_periodic_and_its_jets_match_autograd(model):
     cfg = make_config(f"model={model}").model
     torch.manual_seed(0)
@@ -127,7 +127,7 @@ def test_unknowns_train_with_the_network_and_are_reported(tmp_path):
     assert Heat1DInverse().unknowns["kappa"].item() == 0.5
 
 
-@pytest.mark.parametrize("model", ["kan", "mlp"])
+@pytest.mark.parametrize("model", ["kan", "mlp", "kkan"])
 def test_hard_constraint_meets_the_conditions_exactly_and_its_jets_match_autograd(model):
     from kanpde.problems import Burgers1D
 

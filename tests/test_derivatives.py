@@ -6,7 +6,7 @@ import itertools
 import pytest
 import torch
 from kanpde.errors import KanpdeError
-from kanpde.nets import KAN, BSpline, Chebyshev, GaussianRBF, MLP, SolutionNet
+from kanpde.nets import KAN, KKAN, BSpline, Chebyshev, GaussianRBF, MLP, SolutionNet
 from kanpde.pde import DERIVATIVES, derivatives
 
 pytestmark = pytest.mark.usefixtures("float64")
@@ -46,6 +46,8 @@ CORES = {
     "kan_chebyshev": lambda: KAN([3, 4, 2], basis=Chebyshev(degree=4)),
     "kan_rbf": lambda: KAN([3, 3, 2], basis=GaussianRBF(grid_size=4)),
     "kan_deep_base": lambda: KAN([3, 3, 3, 2], basis=BSpline(order=3), base_activation=True),
+    "kkan": lambda: KKAN([3, 5, 4, 2]),
+    "kkan_bspline_silu": lambda: KKAN([3, 4, 3, 2], "silu", BSpline(grid_size=4, order=4)),
     "mlp": lambda: MLP([3, 8, 8, 2]),
     "mlp_fourier_silu": lambda: MLP([3, 6, 2], "silu", fourier_features=4),
     "mlp_sin": lambda: MLP([3, 6, 6, 2], "sin"),

@@ -9,7 +9,7 @@ import torch
 import kanpde
 from kanpde import ConfigError
 from kanpde.geometry import Interval
-from kanpde.nets import KAN, MLP, BSpline, Chebyshev
+from kanpde.nets import KAN, KKAN, MLP, BSpline, Chebyshev
 from kanpde.pde import Dirichlet, HardConstraint, Problem
 from kanpde.problems import Burgers1D, Poisson2D
 from kanpde.training import LBFGS, Adam, ResidualAttention
@@ -29,7 +29,8 @@ def flat(solution) -> torch.Tensor:
     (lambda: KAN([2, 4, 1], basis=Chebyshev(degree=3), base_activation=True),
      ["model=kan", "model.hidden=[4]", "model.basis=chebyshev", "model.degree=3", "model.base_activation=true"]),
     (lambda: MLP([2, 8, 8, 1], "sin"), ["model=mlp", "model.hidden=[8,8]", "model.activation=sin"]),
-], ids=["kan_bspline", "kan_chebyshev", "mlp"])
+    (lambda: KKAN([2, 6, 3, 1], basis=Chebyshev(degree=4)), ["model=kkan", "model.hidden=[6,3]", "model.degree=4"]),
+], ids=["kan_bspline", "kan_chebyshev", "mlp", "kkan"])
 def test_a_network_object_trains_as_its_config_does(tmp_path, make, overrides):
     """Built after the seed, under the run's dtype, the object is the network the config builds:
     the two runs are bitwise the same, and the object's run reloads from its recorded config."""
@@ -45,6 +46,7 @@ def test_a_network_object_trains_as_its_config_does(tmp_path, make, overrides):
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))  # the caller's object is untouched
     assert np.array_equal(mine.history["loss"], named.history["loss"]) and torch.equal(flat(mine), flat(named))
     assert mine.history["loss"][-1] < 0.5 * mine.history["loss"][0] and mine.metrics["model"] == model.split("=")[1]
+    assert mine.metrics["network"] == type(net).family
     again = kanpde.load(tmp_path / "obj")
     x = torch.rand(50, 2, dtype=torch.float64) * 2 - 1
     assert torch.equal(again(x), mine(x))

@@ -26,6 +26,8 @@ class CoreNet(nn.Module, ABC):
 
     name: ClassVar[str]
     Options: ClassVar[type[Options]]
+    family: ClassVar[str] = "mlp"  # "kan" | "mlp": metrics.json's "network", the colours of kanpde-compare
+    prefers_jet: ClassVar[bool] = False  # diff=auto carries closed-form jets (measured cheaper than nested autograd)
     widths: list[int]
 
     @classmethod

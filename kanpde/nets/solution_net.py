@@ -92,8 +92,13 @@ class SolutionNet(nn.Module):
 
     @property
     def prefers_jet(self) -> bool:
-        """Closed-form jets beat nested autograd for KANs (measured 3-4x), not for small MLPs."""
-        return self.is_kan
+        """Whether diff=auto takes closed-form jets: the core's declared choice (KANs: yes)."""
+        return isinstance(self.core, CoreNet) and self.core.prefers_jet
+
+    @property
+    def family(self) -> str:
+        """The core's declared family, "kan" or "mlp" ("mlp" for a snapped symbolic core)."""
+        return self.core.family if isinstance(self.core, CoreNet) else "mlp"
 
     def grid_sizes(self) -> list[int]:
         """Every KAN layer's grid size (grid extension changes them); empty for other cores."""
