@@ -115,3 +115,17 @@ def test_the_phase_takes_a_network_beyond_the_dense_limit_with_memory():
     assert isinstance(opt.inverse_hessian, LimitedMemoryInverseHessian) and opt.inverse_hessian.memory == 7
     with pytest.raises(ConfigError, match="memory"):
         PHASES.get("ssbfgs")(memory=-1)
+
+
+def test_a_state_of_the_other_engine_restarts_h_instead_of_failing():
+    """A checkpoint of a dense run resumed with memory=m (or the reverse): H starts again as I."""
+    A, b = quadratic(10, 5)
+    x = torch.zeros(10, requires_grad=True)
+    dense = SelfScaledQuasiNewton([x], "ssbfgs")
+    minimise(dense, x, A, b, 3)
+    limited = SelfScaledQuasiNewton([x], "ssbfgs", inverse_hessian=LimitedMemoryInverseHessian(4, "ssbfgs"))
+    limited.load_state_dict(dense.state_dict())
+    assert len(minimise(limited, x, A, b, 3)) == 3 and limited.state[x]["S"].shape == (4, 10)
+    back = SelfScaledQuasiNewton([x], "ssbfgs")
+    back.load_state_dict(limited.state_dict())
+    assert len(minimise(back, x, A, b, 3)) == 3 and back.state[x]["H"].shape == (10, 10) and "S" not in back.state[x]

@@ -60,6 +60,9 @@ class LimitedMemoryInverseHessian(InverseHessian):
         state["scalars"] = like.new_zeros(m, 3)
         state["count"], state["head"], state["base"] = 0, 0, 1.0
 
+    def holds(self, state: dict[str, Any]) -> bool:
+        return "S" in state and state["S"].shape[0] == self.memory and ("V" in state) == (self.update_name == "ssbroyden")
+
     def _order(self, state: dict[str, Any]) -> list[int]:
         """Slots of the stored pairs, oldest first."""
         count, head, m = state["count"], state["head"], self.memory

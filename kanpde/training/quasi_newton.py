@@ -23,7 +23,8 @@ by y.s / y.y (Shanno-Phua) before applying the formula.
 Cost per iteration: the loss and gradient at 1-3 trial points (usually 1) plus O(n^2) for d and
 the rank-2 update, made in place in H with one n x n work buffer kept by the optimiser (memory
 2 x 8 n^2 bytes in float64: n = 2,000: 64 MB; 20,000: 6.4 GB; H alone goes into every
-checkpoint). L-BFGS (phases.py) is the choice beyond that.
+checkpoint). Beyond that, the same updates from the last m pairs (``memory=m``, limited_memory.py)
+or L-BFGS (phases.py).
 """
 from __future__ import annotations
 
@@ -103,6 +104,10 @@ class InverseHessian(ABC):
         """H = I for the flat parameter vector ``like`` (n,)."""
 
     @abstractmethod
+    def holds(self, state: dict[str, Any]) -> bool:
+        """Whether ``state`` holds this engine's H (not another engine's, from a changed config)."""
+
+    @abstractmethod
     def apply(self, state: dict[str, Any], q: Tensor) -> Tensor:
         """H q: (n,)."""
 
@@ -122,6 +127,9 @@ class DenseInverseHessian(InverseHessian):
 
     def reset(self, state: dict[str, Any], like: Tensor) -> None:
         state["H"] = torch.eye(like.numel(), dtype=like.dtype, device=like.device)
+
+    def holds(self, state: dict[str, Any]) -> bool:
+        return "H" in state
 
     def apply(self, state: dict[str, Any], q: Tensor) -> Tensor:
         return state["H"] @ q
@@ -198,7 +206,9 @@ class SelfScaledQuasiNewton(torch.optim.Optimizer):
         if not g.any():  # a stationary point
             return None
         inverse = self.inverse_hessian
-        if "updates" not in state:
+        if "updates" not in state or not inverse.holds(state):  # a first step, or H kept by another engine
+            for key in [k for k in state if k not in ("f", "g", "aux")]:
+                del state[key]
             inverse.reset(state, x)
             state["updates"] = 0
         if state["updates"] == 0:
