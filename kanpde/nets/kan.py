@@ -232,19 +232,19 @@ class KAN(CoreNet):
     def jet(self, jet: Jet) -> Jet:
         """Closed-form jets through every layer: fused (features first) on uniform B-spline
         knots, else layer by layer through the basis rows; JET_CHUNK_POINTS points at a time."""
-        if self.fusable:
-            outs = []
-            for data in jet.data.permute(2, 0, 1).split(JET_CHUNK_POINTS, dim=2):
-                for layer in self.layers:
-                    data = layer.fused(data, jet.d, jet.pairs, jet.higher)
-                outs.append(data)
-            return jet.replace(torch.cat(outs, dim=2).permute(1, 2, 0))
+        fused = self.fusable
         outs = []
         for data in jet.data.split(JET_CHUNK_POINTS, dim=1):
-            part = jet.replace(data)
-            for layer in self.layers:
-                part = layer.jet(part)
-            outs.append(part.data)
+            if fused:
+                data = data.permute(2, 0, 1)
+                for layer in self.layers:
+                    data = layer.fused(data, jet.d, jet.pairs, jet.higher)
+                outs.append(data.permute(1, 2, 0))
+            else:
+                part = jet.replace(data)
+                for layer in self.layers:
+                    part = layer.jet(part)
+                outs.append(part.data)
         return jet.replace(torch.cat(outs, dim=1))
 
     @property

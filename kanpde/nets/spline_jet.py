@@ -97,8 +97,7 @@ class SplineLayerJet(torch.autograd.Function):
             out = _edge_chain(phi, part, d, pairs)[None]
             ctx.save_for_backward(part, local, index, phi, tables.inv_h)
         else:
-            dense = _scatter(_rows(part, local, d, pairs), index, w.shape[0]).reshape(-1, c * n)
-            out = (w.T @ dense).reshape(n_out, c, n)
+            out, dense = contract(_rows(part, local, d, pairs), index, w)
             ctx.save_for_backward(part, local, index, dense, w, tables.inv_h)
         ctx.d, ctx.pairs, ctx.n_rows = d, pairs, w.shape[0]
         return out
@@ -120,14 +119,11 @@ class SplineLayerJet(torch.autograd.Function):
                 grad_weight = flat[:-1].reshape(n_in, -1, 1)
         else:
             part, local, index, dense, w, inv_h = ctx.saved_tensors
-            q, n_in = index.shape[:2]
-            g = grad.reshape(n_out, c * n)
+            n_in = index.shape[1]
             if ctx.needs_input_grad[1]:
-                grad_weight = (dense @ g.T)[:-1].reshape(n_in, -1, n_out)
+                grad_weight = (dense @ grad.reshape(n_out, c * n).T)[:-1].reshape(n_in, -1, n_out)
             if ctx.needs_input_grad[0]:
-                full = (w @ g).reshape(-1, c, n)
-                e = full.gather(0, index.reshape(q * n_in, 1, n).expand(-1, c, -1)).reshape(q, n_in, c, n)
-                grad_data = _rows_backward(part, local, e, d, pairs)
+                grad_data = _rows_backward(part, local, rows_gradient(grad, index, w), d, pairs)
         if ctx.needs_input_grad[0]:
             grad_data = grad_data * inv_h[..., None]
         return grad_data, grad_weight, None, None, None
@@ -181,6 +177,22 @@ def _scatter(rows: Tensor, index: Tensor, n_rows: int) -> Tensor:
     q, n_in, c, n = rows.shape
     dense = rows.new_zeros(n_rows, c, n)
     return dense.scatter_(0, index.reshape(q * n_in, 1, n).expand(-1, c, -1), rows.reshape(q * n_in, c, n))
+
+
+def contract(rows: Tensor, index: Tensor, w: Tensor) -> tuple[Tensor, Tensor]:
+    """y = w^T (the compact rows (k+1, n_in, C, N) scattered to their coefficient rows ``index``
+    (k+1, n_in, N)): (n_out, C, N), and the scattered rows (n_rows, C N) for the backward."""
+    c, n = rows.shape[2:]
+    dense = _scatter(rows, index, w.shape[0]).reshape(-1, c * n)
+    return (w.T @ dense).reshape(w.shape[1], c, n), dense
+
+
+def rows_gradient(grad: Tensor, index: Tensor, w: Tensor) -> Tensor:
+    """The gradient (k+1, n_in, C, N) to the compact rows of ``contract`` from dL/dy (n_out, C, N)."""
+    n_out, c, n = grad.shape
+    q, n_in = index.shape[:2]
+    full = (w @ grad.reshape(n_out, c * n)).reshape(-1, c, n)
+    return full.gather(0, index.reshape(q * n_in, 1, n).expand(-1, c, -1)).reshape(q, n_in, c, n)
 
 
 def _products(g: Tensor, d: int, pairs: tuple) -> Tensor:

@@ -25,7 +25,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from .jet import faa_di_bruno
-from .spline_jet import SplineTables, _scatter, local_derivatives
+from .spline_jet import SplineTables, contract, local_derivatives, rows_gradient
 
 
 def partition_products(data: Tensor, d: int, pairs: tuple, higher: tuple) -> Tensor:
@@ -80,8 +80,7 @@ class SplineLayerJetHigher(torch.autograd.Function):
             for r in range(2, top + 1):
                 rows.addcmul_(local[r][:, :, None], products[r - 1][None])
             rows[:, :, 0] = local[0]
-            dense = _scatter(rows, index, w.shape[0]).reshape(-1, c * n)
-            out = (w.T @ dense).reshape(n_out, c, n)
+            out, dense = contract(rows, index, w)
             ctx.save_for_backward(products, local, index, dense, w)
         ctx.n_rows = w.shape[0]
         return out
@@ -106,12 +105,9 @@ class SplineLayerJetHigher(torch.autograd.Function):
         else:
             products, local, index, dense, w = ctx.saved_tensors
             top, n_in = products.shape[:2]
-            q = index.shape[0]
-            g = grad.reshape(n_out, c * n)
             if ctx.needs_input_grad[2]:
-                grad_weight = (dense @ g.T)[:-1].reshape(n_in, -1, n_out)
-            full = (w @ g).reshape(-1, c, n)
-            e = full.gather(0, index.reshape(q * n_in, 1, n).expand(-1, c, -1)).reshape(q, n_in, c, n)
+                grad_weight = (dense @ grad.reshape(n_out, c * n).T)[:-1].reshape(n_in, -1, n_out)
+            e = rows_gradient(grad, index, w)
             grad_products = torch.stack([(e * local[r][:, :, None]).sum(0) for r in range(1, top + 1)])
             d_local = e[:, :, 0] * local[1]
             for r in range(1, top + 1):
